@@ -1,0 +1,17 @@
+package io.woslo.internal;
+
+import io.etcd.jetcd.support.CloseableClient;
+
+/**
+ * A granted lock entry: what {@link LockEngine#release} needs to end it.
+ *
+ * @param lockKey the lock's name
+ * @param entryKey the etcd key of the entry
+ * @param write whether it is the write lock
+ * @param leaseId the lease the entry lives on, owned by this acquisition alone
+ * @param revision the entry's create revision, the fencing token
+ * @param keepAlive the lease's keep-alive stream in keep-alive mode, else null
+ */
+public record Acquisition(String lockKey, String entryKey, boolean write, long leaseId, long revision,
+                          CloseableClient keepAlive) {
+}

@@ -1,0 +1,155 @@
+package io.woslo.internal;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The one owner of WOSLO's etcd key layout and of the escaping of names.
+ *
+ * <pre>
+ * &lt;ns&gt;/quota/&lt;account&gt;/&lt;resource&gt;   counter JSON {"used","quota","refreshedAt"}
+ * &lt;ns&gt;/accounts/&lt;account&gt;            account index JSON {"refreshedAt"}
+ * &lt;ns&gt;/locks/&lt;key&gt;/&lt;entry&gt;          lock holders and waiters, each on its lease
+ * &lt;ns&gt;/reservations/&lt;id&gt;             reservations made over HTTP
+ * </pre>
+ *
+ * Account, resource and lock names are single path segments, percent-encoded with upper-case hex; RFC 3986
+ * unreserved characters ({@code A-Z a-z 0-9 - . _ ~}) stay as they are. Escaping is injective and never yields
+ * {@code /}, so no name can reach a key outside its own place.
+ */
+public final class KeyLayout {
+    /** The namespace used when none is configured. */
+    public static final String DEFAULT_NAMESPACE = "/woslo";
+    /** Longest accepted name, in characters, before escaping. */
+    public static final int MAX_NAME_LENGTH = 256;
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    private final String namespace;
+
+    public KeyLayout(String namespace) {
+        this.namespace = validateNamespace(namespace);
+    }
+
+    /**
+     * Checks a namespace: it starts with {@code /}, does not end with one, and has no empty segment, whitespace or
+     * control character. Returns it unchanged.
+     */
+    public static String validateNamespace(String namespace) {
+        if (namespace == null) {
+            throw new IllegalArgumentException("namespace must not be null");
+        }
+        if (!namespace.startsWith("/") || namespace.length() < 2 || namespace.endsWith("/") || namespace.contains("//")) {
+            throw new IllegalArgumentException("namespace must look like /woslo or /team/woslo (a leading '/', no"
+                    + " trailing '/', no empty segment), got '" + namespace + "'");
+        }
+        for (int i = 0; i < namespace.length(); i++) {
+            char c = namespace.charAt(i);
+            if (Character.isWhitespace(c) || Character.isISOControl(c)) {
+                throw new IllegalArgumentException("namespace must not contain whitespace or control characters, got '"
+                        + namespace + "'");
+            }
+        }
+        return namespace;
+    }
+
+    /**
+     * Checks that {@code value} is usable as a name of the given kind ("account", "resource", "lock key") and returns
+     * it: not null, not empty, at most {@link #MAX_NAME_LENGTH} characters, no unpaired surrogate.
+     */
+    public static String requireName(String what, String value) {
+        if (value == null) {
+            throw new IllegalArgumentException(what + " must not be null");
+        }
+        if (value.isEmpty()) {
+            throw new IllegalArgumentException(what + " must not be empty");
+        }
+        if (value.length() > MAX_NAME_LENGTH) {
+            throw new IllegalArgumentException(what + " must be at most " + MAX_NAME_LENGTH + " characters, got "
+                    + value.length() + " characters starting '" + value.substring(0, 32) + "...'");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (Character.isHighSurrogate(c) && (i + 1 == value.length() || !Character.isLowSurrogate(value.charAt(i + 1)))
+                    || Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(value.charAt(i - 1)))) {
+                throw new IllegalArgumentException(what + " '" + value + "' contains an unpaired UTF-16 surrogate");
+            }
+        }
+        return value;
+    }
+
+    /** Percent-encodes a name into one key segment (upper-case hex, unreserved characters kept). */
+    public static String escape(String name) {
+        byte[] utf8 = name.getBytes(StandardCharsets.UTF_8);
+        StringBuilder out = new StringBuilder(utf8.length + 8);
+        for (byte b : utf8) {
+            int c = b & 0xFF;
+            if (c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+                    || c == '-' || c == '.' || c == '_' || c == '~') {
+                out.append((char) c);
+            } else {
+                out.append('%').append(HEX[c >> 4]).append(HEX[c & 0xF]);
+            }
+        }
+        return out.toString();
+    }
+
+    /** The inverse of {@link #escape}. */
+    public static String unescape(String segment) {
+        byte[] out = new byte[segment.length()];
+        int n = 0;
+        for (int i = 0; i < segment.length(); i++) {
+            char c = segment.charAt(i);
+            if (c == '%' && i + 2 < segment.length()) {
+                out[n++] = (byte) Integer.parseInt(segment.substring(i + 1, i + 3), 16);
+                i += 2;
+            } else {
+                out[n++] = (byte) c;
+            }
+        }
+        return new String(out, 0, n, StandardCharsets.UTF_8);
+    }
+
+    public String namespace() {
+        return namespace;
+    }
+
+    /** {@code <ns>/quota/<account>/<resource>} */
+    public String quotaKey(String account, String resource) {
+        return quotaPrefix(account) + escape(resource);
+    }
+
+    /** {@code <ns>/quota/<account>/}: every counter of one account. */
+    public String quotaPrefix(String account) {
+        return namespace + "/quota/" + escape(account) + "/";
+    }
+
+    /** {@code <ns>/accounts/<account>} */
+    public String accountKey(String account) {
+        return accountsPrefix() + escape(account);
+    }
+
+    /** {@code <ns>/accounts/} */
+    public String accountsPrefix() {
+        return namespace + "/accounts/";
+    }
+
+    /** {@code <ns>/locks/<key>/}: the queue of one lock. */
+    public String lockPrefix(String lockKey) {
+        return namespace + "/locks/" + escape(lockKey) + "/";
+    }
+
+    /** {@code <ns>/reservations/<id>} */
+    public String reservationKey(String id) {
+        return reservationsPrefix() + escape(id);
+    }
+
+    /** {@code <ns>/reservations/} */
+    public String reservationsPrefix() {
+        return namespace + "/reservations/";
+    }
+
+    /** The account name of a key under {@link #accountsPrefix()}. */
+    public String accountOf(String accountKey) {
+        return unescape(accountKey.substring(accountsPrefix().length()));
+    }
+}

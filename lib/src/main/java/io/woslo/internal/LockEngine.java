@@ -1,0 +1,393 @@
+package io.woslo.internal;
+
+import static io.woslo.internal.Json.bytes;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Lease;
+import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.support.CloseableClient;
+import io.etcd.jetcd.watch.WatchEvent;
+import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
+import io.grpc.stub.StreamObserver;
+import java.lang.management.ManagementFactory;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one lock engine behind read and write locks: a queue of entries under {@code <ns>/locks/<key>/}, ordered by
+ * etcd create revision, each entry on a lease of its own.
+ *
+ * <p>To acquire, an entry is put and the queue read back in one transaction. The entry holds the lock when no
+ * earlier entry blocks it (any earlier entry blocks a writer; only earlier writers block a reader), which makes the
+ * queue FIFO and keeps later readers from starving a waiting writer. Otherwise the waiter watches the newest
+ * blocking entry for its delete. The watch is opened at the current revision (so etcd serves it from its synced
+ * set, without the 100 ms catch-up of watches opened in the past); once etcd confirms the watch, the waiter
+ * re-reads whether the blocker still exists, so a delete between the enqueue and the watch is never lost. On wake-up
+ * it reads the queue again, since an older blocker may remain.
+ *
+ * <p>Every wait is bounded: when {@code maxWait} passes, the entry's lease is revoked (which deletes the entry) before
+ * the caller is told. Every etcd call is bounded by the operation timeout.
+ */
+public final class LockEngine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LockEngine.class);
+    private static final AtomicLong SEQUENCE = new AtomicLong();
+    private static final String HOLDER = ManagementFactory.getRuntimeMXBean().getName();
+    private static final Duration WATCH_RETRY_PAUSE = Duration.ofMillis(100);
+
+    private final KV kv;
+    private final Lease leases;
+    private final Watch watches;
+    private final KeyLayout layout;
+    private final Duration opTimeout;
+    private final ScheduledExecutorService timer;
+
+    public LockEngine(Client client, KeyLayout layout, Duration opTimeout) {
+        this.kv = client.getKVClient();
+        this.leases = client.getLeaseClient();
+        this.watches = client.getWatchClient();
+        this.layout = layout;
+        this.opTimeout = opTimeout;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "woslo-lock-timer");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    public KeyLayout layout() {
+        return layout;
+    }
+
+    /**
+     * Enqueues and waits for the lock. Completes with the acquisition, with {@code null} when {@code maxWait}
+     * passed first (the entry is gone from etcd by then), or exceptionally with {@link EtcdUnavailableException}.
+     * A {@code maxWait} of zero means one look: the lock is taken only if nothing blocks it at the enqueue.
+     */
+    public CompletableFuture<Acquisition> acquire(String lockKey, boolean write, long ownerId, Duration leaseTime,
+                                                  boolean keepAlive, Duration maxWait) {
+        if (maxWait.isNegative()) {
+            throw new IllegalArgumentException("maxWait must not be negative, got " + maxWait);
+        }
+        Attempt attempt = new Attempt(lockKey, write, ownerId, leaseTime, keepAlive);
+        attempt.start(maxWait);
+        return attempt.result;
+    }
+
+    /**
+     * Ends an acquisition by revoking its lease, which deletes its entry in the same step. Completes with
+     * {@code false} when the lease had already ended (the lock was lost before), {@code true} otherwise.
+     */
+    public CompletableFuture<Boolean> release(Acquisition acquisition) {
+        if (acquisition.keepAlive() != null) {
+            acquisition.keepAlive().close();
+        }
+        return Futures.bounded(leases.revoke(acquisition.leaseId()), opTimeout, "a lock release")
+                .handle((response, error) -> {
+                    if (error == null) {
+                        return true;
+                    }
+                    if (Futures.isNotFound(error)) {
+                        return false;
+                    }
+                    throw new java.util.concurrent.CompletionException(Futures.unwrap(error));
+                });
+    }
+
+    /** Reads the queue of one lock: the entries in create-revision order with their stored values. */
+    public CompletableFuture<List<Map.Entry<QueueEntry, ByteSequence>>> readQueue(String lockKey) {
+        String prefix = layout.lockPrefix(lockKey);
+        return Futures.bounded(kv.get(bytes(prefix), queueRange(0, false)), opTimeout, "a lock inspection")
+                .thenApply(response -> {
+                    List<Map.Entry<QueueEntry, ByteSequence>> out = new ArrayList<>();
+                    for (KeyValue kv : response.getKvs()) {
+                        out.add(Map.entry(toEntry(prefix, kv), kv.getValue()));
+                    }
+                    return out;
+                });
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+
+    private static GetOption queueRange(long maxCreateRevision, boolean keysOnly) {
+        GetOption.Builder option = GetOption.builder()
+                .isPrefix(true)
+                .withKeysOnly(keysOnly)
+                .withSortField(GetOption.SortTarget.CREATE)
+                .withSortOrder(GetOption.SortOrder.ASCEND);
+        if (maxCreateRevision > 0) {
+            option.withMaxCreateRevision(maxCreateRevision);
+        }
+        return option.build();
+    }
+
+    private static QueueEntry toEntry(String prefix, KeyValue kv) {
+        String key = Json.string(kv.getKey());
+        String name = key.substring(prefix.length());
+        // A key not written by WOSLO (someone's hand) is treated as a writer: it blocks everyone after it.
+        boolean write = !name.startsWith("r-");
+        return new QueueEntry(key, write, kv.getCreateRevision());
+    }
+
+    /** One acquisition in progress: a small state machine driven by etcd callbacks, never blocking a thread. */
+    private final class Attempt {
+        final CompletableFuture<Acquisition> result = new CompletableFuture<>();
+        final String lockKey;
+        final boolean write;
+        final long ownerId;
+        final Duration leaseTime;
+        final boolean keepAlive;
+        final String prefix;
+        final AtomicLong leaseToRevoke = new AtomicLong();
+        volatile long leaseId;
+        volatile String entryKey;
+        volatile long revision;
+        volatile boolean waited;
+        volatile boolean noWait;
+        volatile Watch.Watcher watcher;
+        volatile CloseableClient keepAliveStream;
+
+        Attempt(String lockKey, boolean write, long ownerId, Duration leaseTime, boolean keepAlive) {
+            this.lockKey = lockKey;
+            this.write = write;
+            this.ownerId = ownerId;
+            this.leaseTime = leaseTime;
+            this.keepAlive = keepAlive;
+            this.prefix = layout.lockPrefix(lockKey);
+        }
+
+        void start(Duration maxWait) {
+            noWait = maxWait.isZero();
+            if (!noWait) {
+                ScheduledFuture<?> deadline = timer.schedule(this::onDeadline, maxWait.toNanos(), TimeUnit.NANOSECONDS);
+                result.whenComplete((a, e) -> deadline.cancel(false));
+            }
+            long ttlSeconds = Math.max(1, (leaseTime.toMillis() + 999) / 1000);
+            Futures.bounded(leases.grant(ttlSeconds), opTimeout, "a lease grant for lock '" + lockKey + "'")
+                    .thenCompose(grant -> {
+                        leaseId = grant.getID();
+                        leaseToRevoke.set(leaseId);
+                        if (result.isDone()) {
+                            cleanUp();
+                            return CompletableFuture.completedFuture(null);
+                        }
+                        if (keepAlive) {
+                            keepAliveStream = leases.keepAlive(leaseId, new KeepAliveLogger(lockKey, leaseId));
+                        }
+                        return enqueue();
+                    })
+                    .thenAccept(queue -> {
+                        if (queue != null) {
+                            evaluate(queue);
+                        }
+                    })
+                    .exceptionally(this::fail);
+        }
+
+        CompletableFuture<List<QueueEntry>> enqueue() {
+            entryKey = prefix + QueueEntry.entryName(write, leaseId, SEQUENCE.incrementAndGet());
+            ByteSequence key = bytes(entryKey);
+            ByteSequence value = Json.write(Map.of(
+                    "owner", ownerId,
+                    "mode", write ? "write" : "read",
+                    "holder", HOLDER,
+                    "leaseSeconds", leaseTime.toSeconds()));
+            CompletableFuture<TxnResponse> txn = kv.txn()
+                    .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                    .Then(Op.put(key, value, PutOption.builder().withLeaseId(leaseId).build()),
+                            Op.get(bytes(prefix), queueRange(0, true)))
+                    .commit();
+            return Futures.bounded(txn, opTimeout, "the enqueue of lock '" + lockKey + "'")
+                    .thenApply(response -> entries(response.getGetResponses().get(0)));
+        }
+
+        CompletableFuture<List<QueueEntry>> readQueueUpToMine() {
+            return Futures.bounded(kv.get(bytes(prefix), queueRange(revision, true)), opTimeout,
+                    "a read of lock '" + lockKey + "'").thenApply(this::entries);
+        }
+
+        List<QueueEntry> entries(GetResponse response) {
+            List<QueueEntry> out = new ArrayList<>(response.getKvs().size());
+            for (KeyValue kv : response.getKvs()) {
+                out.add(toEntry(prefix, kv));
+            }
+            return out;
+        }
+
+        void evaluate(List<QueueEntry> queue) {
+            if (result.isDone()) {
+                return;
+            }
+            QueueEntry blocker = null;
+            QueueEntry mine = null;
+            for (QueueEntry entry : queue) {
+                if (entry.key().equals(entryKey)) {
+                    mine = entry;
+                    break;
+                }
+                if (entry.blocks(write)) {
+                    blocker = entry;
+                }
+            }
+            if (mine == null) {
+                fail(new EtcdUnavailableException("the queue entry of lock '" + lockKey + "' vanished while waiting:"
+                        + " its lease ended", null));
+                return;
+            }
+            revision = mine.createRevision();
+            if (blocker == null) {
+                grant();
+                return;
+            }
+            if (noWait) {
+                if (result.complete(null)) {
+                    cleanUp();
+                }
+                return;
+            }
+            waited = true;
+            awaitDelete(blocker.key())
+                    .thenCompose(ignored -> readQueueUpToMine())
+                    .thenAccept(this::evaluate)
+                    .exceptionally(this::fail);
+        }
+
+        void grant() {
+            CompletableFuture<?> ready = waited && !keepAlive
+                    // The lease started counting at the enqueue; restart it so the holder gets its full lease time.
+                    ? Futures.bounded(leases.keepAliveOnce(leaseId), opTimeout, "a lease refresh for lock '" + lockKey + "'")
+                    : CompletableFuture.completedFuture(null);
+            ready.thenRun(() -> {
+                Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream);
+                if (result.complete(acquisition)) {
+                    leaseToRevoke.set(0);
+                } else {
+                    cleanUp();
+                }
+            }).exceptionally(this::fail);
+        }
+
+        CompletableFuture<Void> awaitDelete(String blockerKey) {
+            CompletableFuture<Void> gone = new CompletableFuture<>();
+            ByteSequence key = bytes(blockerKey);
+            WatchOption option = WatchOption.builder().withCreateNotify(true).withNoPut(true).build();
+            Watch.Watcher created = watches.watch(key, option, Watch.listener(response -> {
+                if (response.isCreatedNotify()) {
+                    // The watch now sees every later delete: check the blocker did not go before it started.
+                    Futures.bounded(kv.get(key, GetOption.builder().withCountOnly(true).build()), opTimeout,
+                                    "a read of lock '" + lockKey + "'")
+                            .whenComplete((got, error) -> {
+                                if (error != null) {
+                                    gone.completeExceptionally(error);
+                                } else if (got.getCount() == 0) {
+                                    gone.complete(null);
+                                }
+                            });
+                }
+                for (WatchEvent event : response.getEvents()) {
+                    if (event.getEventType() == WatchEvent.EventType.DELETE) {
+                        gone.complete(null);
+                    }
+                }
+            }, error -> {
+                LOG.debug("watch on {} failed, re-reading the queue: {}", blockerKey, error.toString());
+                timer.schedule(() -> gone.complete(null), WATCH_RETRY_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
+            }));
+            watcher = created;
+            gone.whenComplete((v, e) -> created.close());
+            if (result.isDone()) {
+                created.close();
+            }
+            return gone;
+        }
+
+        void onDeadline() {
+            boolean etcdAnswered = leaseId != 0;
+            boolean ended = etcdAnswered
+                    ? result.complete(null)
+                    : result.completeExceptionally(new EtcdUnavailableException(
+                            "etcd did not answer the lease grant for lock '" + lockKey + "' in time", null));
+            if (ended) {
+                cleanUp();
+            }
+        }
+
+        Void fail(Throwable error) {
+            if (result.completeExceptionally(Futures.unwrap(error))) {
+                cleanUp();
+            }
+            return null;
+        }
+
+        /** Removes what this attempt put into etcd. Safe to call more than once and from any state. */
+        void cleanUp() {
+            Watch.Watcher w = watcher;
+            if (w != null) {
+                w.close();
+            }
+            CloseableClient stream = keepAliveStream;
+            if (stream != null) {
+                stream.close();
+            }
+            long lease = leaseToRevoke.getAndSet(0);
+            if (lease != 0) {
+                Futures.bounded(leases.revoke(lease), opTimeout, "a lease revoke").whenComplete((r, e) -> {
+                    if (e != null && !Futures.isNotFound(e)) {
+                        LOG.warn("could not remove the queue entry of lock '{}' (it ends with its lease): {}",
+                                lockKey, e.getMessage());
+                    }
+                });
+            }
+        }
+    }
+
+    /** Logs keep-alive failures of a lock's lease; the lock ends with its lease if renewals stop. */
+    private static final class KeepAliveLogger implements StreamObserver<LeaseKeepAliveResponse> {
+        private final String lockKey;
+        private final long leaseId;
+
+        KeepAliveLogger(String lockKey, long leaseId) {
+            this.lockKey = lockKey;
+            this.leaseId = leaseId;
+        }
+
+        @Override
+        public void onNext(LeaseKeepAliveResponse response) {
+            // renewed
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            LOG.warn("keep-alive of lock '{}' (lease {}) failed; the lock ends when its lease does: {}",
+                    lockKey, Long.toHexString(leaseId), error.toString());
+        }
+
+        @Override
+        public void onCompleted() {
+            // closed by release
+        }
+    }
+}

@@ -1,0 +1,139 @@
+package io.woslo.lock;
+
+import io.woslo.internal.Acquisition;
+import io.woslo.internal.LockEngine;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The holds of one {@link RwLocks} instance, by lock key and owner id: what makes locks re-entrant. Concurrent
+ * acquisitions by the same owner of the same key share one etcd queue entry and its outcome.
+ */
+final class LocalHolds {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalHolds.class);
+
+    private final LockEngine engine;
+    private final ConcurrentHashMap<HoldKey, Hold> holds = new ConcurrentHashMap<>();
+
+    LocalHolds(LockEngine engine) {
+        this.engine = engine;
+    }
+
+    record HoldKey(String lockKey, long ownerId) {
+    }
+
+    /** One etcd acquisition and the number of times its owner has taken it. */
+    static final class Hold {
+        final HoldKey key;
+        final boolean write;
+        final Duration leaseTime;
+        final boolean keepAlive;
+        final CompletableFuture<Acquisition> acquired = new CompletableFuture<>();
+        int count; // guarded by the map's compute
+        volatile long grantedAtNanos;
+
+        Hold(HoldKey key, boolean write, Duration leaseTime, boolean keepAlive) {
+            this.key = key;
+            this.write = write;
+            this.leaseTime = leaseTime;
+            this.keepAlive = keepAlive;
+        }
+
+        /** Whether the hold's lease has ended by this process's clock (never in keep-alive mode). */
+        boolean leaseEnded() {
+            return !keepAlive && acquired.isDone() && System.nanoTime() - grantedAtNanos >= leaseTime.toNanos();
+        }
+
+        Acquisition acquisition() {
+            return acquired.getNow(null);
+        }
+    }
+
+    /**
+     * Takes the lock for {@code key}, joining this owner's current hold when there is one. Completes with the hold,
+     * or with null when {@code maxWait} passed first.
+     */
+    CompletableFuture<Hold> take(HoldKey key, boolean write, Duration leaseTime, boolean keepAlive, Duration maxWait) {
+        Hold[] created = new Hold[1];
+        Hold hold = holds.compute(key, (k, current) -> {
+            if (current != null && current.leaseEnded()) {
+                LOG.warn("lock '{}' of owner {} had been held past its lease time; taking it anew",
+                        k.lockKey(), k.ownerId());
+                current = null;
+            }
+            if (current == null) {
+                created[0] = new Hold(k, write, leaseTime, keepAlive);
+                created[0].count = 1;
+                return created[0];
+            }
+            if (write && !current.write) {
+                throw new IllegalStateException("owner " + k.ownerId() + " holds the read lock of '" + k.lockKey()
+                        + "' and cannot upgrade it to the write lock; unlock the read lock first");
+            }
+            current.count++;
+            return current;
+        });
+        if (created[0] != null) {
+            start(created[0], maxWait);
+        }
+        return hold.acquired.thenApply(acquisition -> acquisition == null ? null : hold);
+    }
+
+    private void start(Hold hold, Duration maxWait) {
+        CompletableFuture<Acquisition> attempt;
+        try {
+            attempt = engine.acquire(hold.key.lockKey(), hold.write, hold.key.ownerId(), hold.leaseTime,
+                    hold.keepAlive, maxWait);
+        } catch (RuntimeException e) {
+            holds.remove(hold.key, hold);
+            hold.acquired.completeExceptionally(e);
+            return;
+        }
+        attempt.whenComplete((acquisition, error) -> {
+            if (error != null || acquisition == null) {
+                holds.remove(hold.key, hold);
+            } else {
+                hold.grantedAtNanos = System.nanoTime();
+            }
+            if (error != null) {
+                hold.acquired.completeExceptionally(error);
+            } else {
+                hold.acquired.complete(acquisition);
+            }
+        });
+    }
+
+    /** Gives back one count of {@code hold}; the last one releases it in etcd. */
+    CompletableFuture<Void> release(Hold hold) {
+        boolean[] current = new boolean[1];
+        boolean[] last = new boolean[1];
+        holds.computeIfPresent(hold.key, (k, cur) -> {
+            if (cur != hold) {
+                return cur;
+            }
+            current[0] = true;
+            if (--cur.count == 0) {
+                last[0] = true;
+                return null;
+            }
+            return cur;
+        });
+        if (!current[0]) {
+            LOG.warn("unlock of '{}' by owner {}: the lock was no longer held (its lease had ended)",
+                    hold.key.lockKey(), hold.key.ownerId());
+            return CompletableFuture.completedFuture(null);
+        }
+        if (!last[0]) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return engine.release(hold.acquisition()).thenAccept(wasHeld -> {
+            if (!wasHeld) {
+                LOG.warn("unlock of '{}' by owner {}: the lock was no longer held (its lease had ended)",
+                        hold.key.lockKey(), hold.key.ownerId());
+            }
+        });
+    }
+}

@@ -1,0 +1,147 @@
+package io.woslo.lock;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The {@link DistributedLock} that {@link RwLocks} hands out: the holds taken through it, newest first. */
+final class LockHandle implements DistributedLock {
+    private static final Logger LOG = LoggerFactory.getLogger(LockHandle.class);
+
+    private final LocalHolds holds;
+    private final LocalHolds.HoldKey holdKey;
+    private final Duration leaseTime;
+    private final boolean write;
+    private final boolean keepAlive;
+    private final Deque<LocalHolds.Hold> taken = new ArrayDeque<>();
+
+    LockHandle(LocalHolds holds, String key, long ownerId, Duration leaseTime, boolean write, boolean keepAlive) {
+        this.holds = holds;
+        this.holdKey = new LocalHolds.HoldKey(key, ownerId);
+        this.leaseTime = leaseTime;
+        this.write = write;
+        this.keepAlive = keepAlive;
+    }
+
+    @Override
+    public String key() {
+        return holdKey.lockKey();
+    }
+
+    @Override
+    public long ownerId() {
+        return holdKey.ownerId();
+    }
+
+    @Override
+    public LockMode mode() {
+        return write ? LockMode.WRITE : LockMode.READ;
+    }
+
+    @Override
+    public Duration leaseTime() {
+        return leaseTime;
+    }
+
+    @Override
+    public void lock() {
+        RwLocks.join(lockAsync());
+    }
+
+    @Override
+    public boolean tryLock(Duration wait) {
+        return RwLocks.join(tryLockAsync(wait));
+    }
+
+    @Override
+    public void unlock() {
+        RwLocks.join(unlockAsync());
+    }
+
+    @Override
+    public CompletableFuture<Void> lockAsync() {
+        return take(leaseTime).thenApply(acquired -> {
+            if (!acquired) {
+                throw new LockTimeoutException(key(), leaseTime);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public CompletableFuture<Boolean> tryLockAsync(Duration wait) {
+        if (wait == null) {
+            throw new IllegalArgumentException("wait must not be null");
+        }
+        if (wait.isNegative()) {
+            throw new IllegalArgumentException("wait must not be negative, got " + wait);
+        }
+        return take(wait.compareTo(leaseTime) > 0 ? leaseTime : wait);
+    }
+
+    private CompletableFuture<Boolean> take(Duration maxWait) {
+        return RwLocks.mapFailures(holds.take(holdKey, write, leaseTime, keepAlive, maxWait).thenApply(hold -> {
+            if (hold == null) {
+                return false;
+            }
+            synchronized (taken) {
+                taken.push(hold);
+            }
+            return true;
+        }));
+    }
+
+    @Override
+    public CompletableFuture<Void> unlockAsync() {
+        LocalHolds.Hold hold;
+        synchronized (taken) {
+            hold = taken.poll();
+        }
+        if (hold == null) {
+            LOG.warn("unlock of '{}' by owner {}: this handle does not hold the lock", key(), ownerId());
+            return CompletableFuture.completedFuture(null);
+        }
+        return RwLocks.mapFailures(holds.release(hold));
+    }
+
+    @Override
+    public long fencingToken() {
+        LocalHolds.Hold hold;
+        synchronized (taken) {
+            hold = taken.peek();
+        }
+        if (hold == null) {
+            throw new IllegalStateException("lock '" + key() + "' is not held by this handle");
+        }
+        return hold.acquisition().revision();
+    }
+
+    @Override
+    public boolean isHeld() {
+        LocalHolds.Hold hold;
+        synchronized (taken) {
+            hold = taken.peek();
+        }
+        return hold != null && !hold.leaseEnded();
+    }
+
+    @Override
+    public void close() {
+        while (true) {
+            synchronized (taken) {
+                if (taken.isEmpty()) {
+                    return;
+                }
+            }
+            unlock();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return mode() + " lock '" + key() + "' of owner " + ownerId();
+    }
+}

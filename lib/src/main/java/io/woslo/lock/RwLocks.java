@@ -1,0 +1,182 @@
+package io.woslo.lock;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.woslo.internal.EtcdUnavailableException;
+import io.woslo.internal.Json;
+import io.woslo.internal.KeyLayout;
+import io.woslo.internal.LockEngine;
+import io.woslo.internal.QueueEntry;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * Distributed read-write locks on etcd. Build one per etcd client and namespace and share it; it is thread-safe.
+ *
+ * <pre>{@code
+ * try (RwLocks locks = RwLocks.builder(client).build()) {
+ *     DistributedLock read = locks.readLock("catalog", 7, Duration.ofMinutes(1));
+ *     read.lock();
+ *     try { ... } finally { read.unlock(); }
+ * }
+ * }</pre>
+ *
+ * Each acquisition is a key under {@code <namespace>/locks/<escaped key>/} on a lease of its own; see
+ * {@link DistributedLock} for the guarantees. {@code etcdctl get --prefix /woslo/locks/} shows who holds and who
+ * waits. Closing an {@code RwLocks} stops its timer; it does not close the etcd client, nor release held locks
+ * (they end with their leases).
+ */
+public final class RwLocks implements AutoCloseable {
+    /** Default bound on each etcd call. */
+    public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(10);
+
+    private final LockEngine engine;
+    private final boolean keepAlive;
+    private final LocalHolds holds;
+
+    private RwLocks(Builder builder) {
+        this.engine = new LockEngine(builder.client, new KeyLayout(builder.namespace), builder.operationTimeout);
+        this.keepAlive = builder.keepAlive;
+        this.holds = new LocalHolds(engine);
+    }
+
+    /** A builder for locks on {@code client}. */
+    public static Builder builder(Client client) {
+        return new Builder(client);
+    }
+
+    /** A handle on the read lock of {@code key} for {@code ownerId}, held for at most {@code leaseTime}. */
+    public DistributedLock readLock(String key, long ownerId, Duration leaseTime) {
+        return newHandle(key, ownerId, leaseTime, false);
+    }
+
+    /** A handle on the write lock of {@code key} for {@code ownerId}, held for at most {@code leaseTime}. */
+    public DistributedLock writeLock(String key, long ownerId, Duration leaseTime) {
+        return newHandle(key, ownerId, leaseTime, true);
+    }
+
+    /** Who holds {@code key} now, read from etcd. */
+    public LockInfo inspect(String key) {
+        return join(inspectAsync(key));
+    }
+
+    /** {@link #inspect(String)} without blocking. */
+    public CompletableFuture<LockInfo> inspectAsync(String key) {
+        KeyLayout.requireName("lock key", key);
+        return mapFailures(engine.readQueue(key).thenApply(queue -> toInfo(key, queue)));
+    }
+
+    /** The namespace the locks live under. */
+    public String namespace() {
+        return engine.layout().namespace();
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+    }
+
+    private DistributedLock newHandle(String key, long ownerId, Duration leaseTime, boolean write) {
+        KeyLayout.requireName("lock key", key);
+        if (leaseTime == null) {
+            throw new IllegalArgumentException("leaseTime must not be null");
+        }
+        if (leaseTime.isNegative() || leaseTime.isZero()) {
+            throw new IllegalArgumentException("leaseTime must be positive, got " + leaseTime);
+        }
+        return new LockHandle(holds, key, ownerId, leaseTime, write, keepAlive);
+    }
+
+    private static LockInfo toInfo(String key, List<Map.Entry<QueueEntry, ByteSequence>> queue) {
+        if (queue.isEmpty()) {
+            return new LockInfo(key, LockMode.NONE, List.of(), 0);
+        }
+        List<Long> holders = new ArrayList<>();
+        boolean writeHeld = queue.get(0).getKey().write();
+        for (Map.Entry<QueueEntry, ByteSequence> entry : queue) {
+            if (!holders.isEmpty() && (writeHeld || entry.getKey().write())) {
+                break;
+            }
+            holders.add(ownerOf(entry.getValue()));
+        }
+        return new LockInfo(key, writeHeld ? LockMode.WRITE : LockMode.READ, holders, queue.size() - holders.size());
+    }
+
+    private static long ownerOf(ByteSequence value) {
+        try {
+            return Json.MAPPER.readTree(value.getBytes()).path("owner").asLong();
+        } catch (java.io.IOException e) {
+            return 0; // not written by WOSLO
+        }
+    }
+
+    static <T> CompletableFuture<T> mapFailures(CompletableFuture<T> future) {
+        return future.exceptionallyCompose(error -> CompletableFuture.failedFuture(toLockException(error)));
+    }
+
+    static Throwable toLockException(Throwable error) {
+        Throwable cause = io.woslo.internal.Futures.unwrap(error);
+        if (cause instanceof EtcdUnavailableException) {
+            return new LockUnavailableException(cause.getMessage(), cause);
+        }
+        return cause;
+    }
+
+    static <T> T join(CompletableFuture<T> future) {
+        return io.woslo.internal.Futures.join(future,
+                cause -> cause instanceof InterruptedException
+                        ? new LockException("interrupted while waiting for etcd", cause)
+                        : new CompletionException(cause));
+    }
+
+    /** Settings of an {@link RwLocks}; each is checked when set. */
+    public static final class Builder {
+        private final Client client;
+        private String namespace = KeyLayout.DEFAULT_NAMESPACE;
+        private boolean keepAlive;
+        private Duration operationTimeout = DEFAULT_OPERATION_TIMEOUT;
+
+        private Builder(Client client) {
+            if (client == null) {
+                throw new IllegalArgumentException("client must not be null");
+            }
+            this.client = client;
+        }
+
+        /** The key prefix, default {@code /woslo}; locks live under {@code <namespace>/locks/}. */
+        public Builder namespace(String namespace) {
+            this.namespace = KeyLayout.validateNamespace(namespace);
+            return this;
+        }
+
+        /**
+         * Opt-in: renew each held lock's lease for as long as this JVM holds it, for work longer than any fixed
+         * lease. A holder that dies still loses the lock one lease time after its last renewal. Default off: the
+         * lease is never renewed, as in the original edition.
+         */
+        public Builder keepAlive(boolean keepAlive) {
+            this.keepAlive = keepAlive;
+            return this;
+        }
+
+        /** The bound on each etcd call before it counts as unavailable, default 10 seconds. */
+        public Builder operationTimeout(Duration timeout) {
+            if (timeout == null) {
+                throw new IllegalArgumentException("operationTimeout must not be null");
+            }
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("operationTimeout must be positive, got " + timeout);
+            }
+            this.operationTimeout = timeout;
+            return this;
+        }
+
+        public RwLocks build() {
+            return new RwLocks(this);
+        }
+    }
+}
