@@ -1,0 +1,162 @@
+package io.woslo.internal;
+
+import static io.woslo.internal.Json.bytes;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Reads and changes the counters of one account. Every change is one etcd transaction that compares the mod
+ * revision of every counter it read and writes all the counters it changes, so a change over several resources is
+ * all-or-nothing. A failed compare is the expected outcome of a race: the transaction's else branch returns the
+ * current values, the plan is computed again on them, and the change retried with a short jittered back-off until
+ * the operation timeout.
+ */
+public final class CounterStore {
+    private static final int MAX_BACKOFF_MILLIS = 32;
+
+    private final KV kv;
+    private final KeyLayout layout;
+    private final Duration opTimeout;
+
+    public CounterStore(Client client, KeyLayout layout, Duration opTimeout) {
+        this.kv = client.getKVClient();
+        this.layout = layout;
+        this.opTimeout = opTimeout;
+    }
+
+    /** Reads the counters of {@code resources} (one round trip); absent ones are {@link VersionedCounter#MISSING}. */
+    public CompletableFuture<Map<String, VersionedCounter>> read(String account, Collection<String> resources) {
+        String prefix = layout.quotaPrefix(account);
+        return Futures.bounded(kv.get(bytes(prefix), GetOption.builder().isPrefix(true).build()), opTimeout,
+                        "a read of the counters of account '" + account + "'")
+                .thenApply(response -> {
+                    Map<String, VersionedCounter> byKey = new java.util.HashMap<>();
+                    for (KeyValue kv : response.getKvs()) {
+                        byKey.put(Json.string(kv.getKey()), versioned(kv));
+                    }
+                    Map<String, VersionedCounter> out = new LinkedHashMap<>();
+                    for (String resource : resources) {
+                        out.put(resource, byKey.getOrDefault(layout.quotaKey(account, resource), VersionedCounter.MISSING));
+                    }
+                    return out;
+                });
+    }
+
+    /**
+     * Applies {@code plan} atomically: the plan sees the current counters of {@code resources} and returns the new
+     * values of those it changes (an empty map changes nothing). It may throw to refuse the change, e.g. when quota
+     * would be exceeded; the refusal is the future's failure. Completes with the counters as written.
+     *
+     * @param snapshot counters already read for {@code resources}, or null to read them first
+     */
+    public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
+                                                          Map<String, VersionedCounter> snapshot,
+                                                          Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
+        long deadline = System.nanoTime() + opTimeout.toNanos();
+        CompletableFuture<Map<String, VersionedCounter>> first = snapshot != null
+                ? CompletableFuture.completedFuture(snapshot)
+                : read(account, resources);
+        return first.thenCompose(current -> attempt(account, List.copyOf(resources), current, plan, deadline, 0));
+    }
+
+    private CompletableFuture<Map<String, Counter>> attempt(String account, List<String> resources,
+                                                            Map<String, VersionedCounter> current,
+                                                            Function<Map<String, VersionedCounter>, Map<String, Counter>> plan,
+                                                            long deadline, int conflicts) {
+        Map<String, Counter> changes = plan.apply(current);
+        if (changes.isEmpty()) {
+            return CompletableFuture.completedFuture(changes);
+        }
+        List<Cmp> compares = new ArrayList<>(resources.size());
+        List<Op> reads = new ArrayList<>(resources.size());
+        for (String resource : resources) {
+            ByteSequence key = bytes(layout.quotaKey(account, resource));
+            compares.add(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(current.get(resource).modRevision())));
+            reads.add(Op.get(key, GetOption.DEFAULT));
+        }
+        List<Op> writes = new ArrayList<>(changes.size());
+        changes.forEach((resource, counter) ->
+                writes.add(Op.put(bytes(layout.quotaKey(account, resource)), Json.write(counter), PutOption.DEFAULT)));
+        CompletableFuture<TxnResponse> txn = kv.txn()
+                .If(compares.toArray(Cmp[]::new))
+                .Then(writes.toArray(Op[]::new))
+                .Else(reads.toArray(Op[]::new))
+                .commit();
+        return Futures.bounded(txn, opTimeout, "an update of the counters of account '" + account + "'")
+                .thenCompose(response -> {
+                    if (response.isSucceeded()) {
+                        return CompletableFuture.completedFuture(changes);
+                    }
+                    if (System.nanoTime() > deadline) {
+                        return CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of account '"
+                                + account + "' stayed contended for " + opTimeout + " (" + conflicts + " conflicts)", null));
+                    }
+                    Map<String, VersionedCounter> fresh = fromElse(resources, response.getGetResponses());
+                    int pause = ThreadLocalRandom.current().nextInt(1, Math.min(MAX_BACKOFF_MILLIS, 1 << Math.min(conflicts, 5)) + 1);
+                    return CompletableFuture.supplyAsync(() -> fresh,
+                                    CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS))
+                            .thenCompose(next -> attempt(account, resources, next, plan, deadline, conflicts + 1));
+                });
+    }
+
+    private static Map<String, VersionedCounter> fromElse(List<String> resources, List<GetResponse> gets) {
+        Map<String, VersionedCounter> out = new LinkedHashMap<>();
+        for (int i = 0; i < resources.size(); i++) {
+            List<KeyValue> kvs = gets.get(i).getKvs();
+            out.put(resources.get(i), kvs.isEmpty() ? VersionedCounter.MISSING : versioned(kvs.get(0)));
+        }
+        return out;
+    }
+
+    private static VersionedCounter versioned(KeyValue kv) {
+        return new VersionedCounter(Json.read(kv.getValue(), Counter.class), kv.getModRevision());
+    }
+
+    /** Writes {@code <ns>/accounts/<account>} with the refresh time. */
+    public CompletableFuture<Void> touchAccount(String account, long refreshedAtMillis) {
+        return Futures.bounded(kv.put(bytes(layout.accountKey(account)),
+                        Json.write(Map.of("refreshedAt", refreshedAtMillis))), opTimeout,
+                "the account index of '" + account + "'")
+                .thenApply(r -> null);
+    }
+
+    /** Every account in the index with its refresh time (epoch ms). */
+    public CompletableFuture<Map<String, Long>> accounts() {
+        String prefix = layout.accountsPrefix();
+        return Futures.bounded(kv.get(bytes(prefix), GetOption.builder().isPrefix(true).build()), opTimeout,
+                        "a read of the account index")
+                .thenApply(response -> {
+                    Map<String, Long> out = new LinkedHashMap<>();
+                    for (KeyValue kv : response.getKvs()) {
+                        long at;
+                        try {
+                            at = Json.MAPPER.readTree(kv.getValue().getBytes()).path("refreshedAt").asLong();
+                        } catch (java.io.IOException e) {
+                            at = 0;
+                        }
+                        out.put(layout.accountOf(Json.string(kv.getKey())), at);
+                    }
+                    return out;
+                });
+    }
+}

@@ -1,0 +1,886 @@
+package io.woslo.quota;
+
+import static io.woslo.internal.Json.bytes;
+
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.options.GetOption;
+import io.woslo.internal.Counter;
+import io.woslo.internal.CounterStore;
+import io.woslo.internal.EtcdUnavailableException;
+import io.woslo.internal.Futures;
+import io.woslo.internal.KeyLayout;
+import io.woslo.internal.VersionedCounter;
+import io.woslo.lock.DistributedLock;
+import io.woslo.lock.LockMode;
+import io.woslo.lock.LockUnavailableException;
+import io.woslo.lock.RwLocks;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Quota reservations on etcd: the original edition's quota API for Java services.
+ *
+ * <pre>{@code
+ * QuotaManager quota = QuotaManager.builder(client)
+ *         .resource("CPUA", cpuHandler)
+ *         .resource("DISK", diskHandler)
+ *         .build();
+ * quota.initResourceQuotaData(() -> List.of("account1", "account2"));
+ *
+ * try (Reservation r = quota.prepareOccupying("account1", Map.of("CPUA", 1L))) {
+ *     try {
+ *         createVm();
+ *     } catch (Exception e) {
+ *         r.rollback();
+ *         throw e;
+ *     }
+ * }
+ * quota.cleanUsed("account1", Map.of("CPUA", 1L));                           // when the VM is deleted
+ * quota.rollback("account1", Map.of("CPUA", 1L), errorTime);                 // when a failure is found later
+ * }</pre>
+ *
+ * <p><b>Counters.</b> Each (account, resource) has a counter at {@code <ns>/quota/<account>/<resource>} holding
+ * {@code {"used","quota","refreshedAt"}}. It caches the figures the resource's {@link UsedQuotaHandler} reports,
+ * plus the reservations in flight. Every change is one etcd transaction that compares the mod revision of each
+ * counter it read, so concurrent reservations from any number of processes never take an account over its quota,
+ * and a reservation over several resources is all-or-nothing.
+ *
+ * <p><b>Locks.</b> A reservation holds the account's read lock until {@link Reservation#close()}; a refresh takes
+ * the account's write lock, so it waits for reservations in flight and never overwrites them. Both live on etcd
+ * leases of {@code lockLeaseTime}.
+ *
+ * <p><b>Failures.</b> Every call is bounded by the operation timeout (10 seconds by default) and then throws
+ * {@link QuotaUnavailableException}; a failed call changes nothing and holds no lock. Bad input throws
+ * {@link IllegalArgumentException} naming the value before anything is sent to etcd. Thread-safe.
+ */
+public final class QuotaManager implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(QuotaManager.class);
+
+    public static final Duration DEFAULT_CACHE_TTL = Duration.ofMinutes(3);
+    public static final Duration DEFAULT_HEALTH_CHECK_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_LOCK_LEASE_TIME = Duration.ofMinutes(1);
+    public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_OVER_QUOTA_SCAN_INTERVAL = Duration.ofHours(24);
+    /** {@link #refresh} without {@code force} skips counters refreshed more recently than this. */
+    public static final Duration REFRESH_DEBOUNCE = Duration.ofSeconds(1);
+    /** {@link #check} with no account names lists the accounts refreshed within this window. */
+    public static final Duration RECENT_ACCOUNTS_WINDOW = Duration.ofHours(24);
+
+    private final Client client;
+    private final KeyLayout layout;
+    private final RwLocks locks;
+    private final CounterStore counters;
+    private final Map<String, UsedQuotaHandler> handlers;
+    private final Duration cacheTtl;
+    private final Duration lockLeaseTime;
+    private final Duration operationTimeout;
+    private final Duration overQuotaScanInterval;
+    private final Predicate<String> quotaEnabled;
+    private final FailureMode failureMode;
+    private final Clock clock;
+    private final Executor handlerExecutor;
+    private final ExecutorService ownedHandlerExecutor;
+    private final ScheduledExecutorService scheduler;
+    private final QuotaMetrics metrics;
+    private final OverQuotaListener overQuotaListener;
+    private volatile boolean etcdHealthy = true;
+
+    private QuotaManager(Builder b) {
+        this.client = b.client;
+        this.layout = new KeyLayout(b.namespace);
+        this.locks = RwLocks.builder(b.client).namespace(b.namespace).operationTimeout(b.operationTimeout).build();
+        this.counters = new CounterStore(b.client, layout, b.operationTimeout);
+        this.handlers = Map.copyOf(b.handlers);
+        this.cacheTtl = b.cacheTtl;
+        this.lockLeaseTime = b.lockLeaseTime;
+        this.operationTimeout = b.operationTimeout;
+        this.overQuotaScanInterval = b.overQuotaScanInterval;
+        this.quotaEnabled = b.quotaEnabled;
+        this.failureMode = b.failureMode;
+        this.clock = b.clock;
+        this.overQuotaListener = b.overQuotaListener;
+        this.metrics = b.metrics;
+        if (b.handlerExecutor != null) {
+            this.handlerExecutor = b.handlerExecutor;
+            this.ownedHandlerExecutor = null;
+        } else {
+            this.ownedHandlerExecutor = Executors.newCachedThreadPool(daemonThreads("woslo-quota-handler"));
+            this.handlerExecutor = ownedHandlerExecutor;
+        }
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("woslo-quota-scheduler"));
+        scheduler.scheduleWithFixedDelay(this::probeEtcd, b.healthCheckInterval.toMillis(),
+                b.healthCheckInterval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** A builder for a manager on {@code client}. Register each resource with {@link Builder#resource}. */
+    public static Builder builder(Client client) {
+        return new Builder(client);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Reservations
+
+    /**
+     * Reserves {@code requirement} for {@code account}, all or nothing, and holds the account's read lock until the
+     * reservation is closed. Amounts of 0 are ignored; an empty requirement, or an account for which quota is off,
+     * gets a reservation that changed nothing.
+     *
+     * @throws QuotaExceededException naming the first resource (in the requirement's order) that is short
+     * @throws QuotaUnavailableException when etcd or a handler cannot be reached in time (closed failure mode)
+     * @throws IllegalArgumentException for a null or empty account, an unknown resource or a negative amount
+     */
+    public Reservation prepareOccupying(String account, Map<String, Long> requirement) {
+        return join(prepareOccupyingAsync(account, requirement));
+    }
+
+    /** {@link #prepareOccupying} without blocking; argument errors are thrown at once. */
+    public CompletableFuture<Reservation> prepareOccupyingAsync(String account, Map<String, Long> requirement) {
+        Requirements.account(account);
+        Map<String, Long> wanted = Requirements.amounts("requirement", requirement, handlers.keySet());
+        if (wanted.isEmpty() || !quotaEnabled.test(account)) {
+            metrics.reservation("noop");
+            return CompletableFuture.completedFuture(QuotaReservation.noop(this, account));
+        }
+        CompletableFuture<Reservation> reserved = etcdHealthy
+                ? reserve(account, wanted, true)
+                : CompletableFuture.failedFuture(new EtcdUnavailableException(
+                        "etcd failed its last health probe", null));
+        return reserved.handle((reservation, error) -> {
+            if (error == null) {
+                metrics.reservation("reserved");
+                return reservation;
+            }
+            Throwable cause = Futures.unwrap(error);
+            if (cause instanceof QuotaExceededException) {
+                metrics.reservation("exceeded");
+            } else if (isUnavailable(cause) && failureMode == FailureMode.OPEN) {
+                metrics.reservation("fail_open");
+                LOG.warn("etcd unavailable, letting a reservation for account '{}' of {} pass (failure mode OPEN): {}",
+                        account, wanted, cause.getMessage());
+                return QuotaReservation.noop(this, account);
+            } else if (isUnavailable(cause)) {
+                metrics.reservation("unavailable");
+            }
+            throw new CompletionException(toQuotaException(cause));
+        });
+    }
+
+    private CompletableFuture<Reservation> reserve(String account, Map<String, Long> wanted, boolean mayRefresh) {
+        DistributedLock lock = locks.readLock(lockKey(account), newOwnerId(), lockLeaseTime);
+        CompletableFuture<Map<String, Long>> quotas = queryAll(account, wanted.keySet(), UsedQuotaHandler::queryQuota);
+        return lockWithin(lock, operationTimeout, "read")
+                .thenCompose(locked -> counters.read(account, wanted.keySet()))
+                .thenCompose(current -> {
+                    List<String> stale = stale(current);
+                    if (!stale.isEmpty() && mayRefresh) {
+                        return lock.unlockAsync()
+                                .thenCompose(v -> refreshAsync(account, false, stale.toArray(String[]::new)))
+                                .thenCompose(refreshed -> reserve(account, wanted, false));
+                    }
+                    return quotas
+                            .thenCompose(limits -> counters.update(account, wanted.keySet(), current,
+                                    plan -> reservePlan(account, wanted, limits, plan)))
+                            .thenApply(written -> (Reservation) new QuotaReservation(this, account, wanted, lock,
+                                    clock.millis()))
+                            .whenComplete((r, e) -> {
+                                if (e != null) {
+                                    lock.unlockAsync();
+                                }
+                            });
+                })
+                .whenComplete((r, e) -> {
+                    if (e != null && lock.isHeld()) {
+                        lock.unlockAsync();
+                    }
+                });
+    }
+
+    private static Map<String, Counter> reservePlan(String account, Map<String, Long> wanted, Map<String, Long> limits,
+                                                    Map<String, VersionedCounter> current) {
+        Map<String, Counter> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Long> entry : wanted.entrySet()) {
+            String resource = entry.getKey();
+            long amount = entry.getValue();
+            Counter counter = current.get(resource).counter();
+            if (counter == null) {
+                throw new EtcdUnavailableException("the counter of resource '" + resource + "' for account '" + account
+                        + "' is missing: its handler could not be read", null);
+            }
+            long quota = limits.get(resource);
+            long used = counter.used();
+            if (amount > quota - used || used > Long.MAX_VALUE - amount) {
+                throw new QuotaExceededException(account, resource, amount, used, quota);
+            }
+            out.put(resource, new Counter(used + amount, quota, counter.refreshedAt()));
+        }
+        return out;
+    }
+
+    private List<String> stale(Map<String, VersionedCounter> current) {
+        long oldest = clock.millis() - cacheTtl.toMillis();
+        List<String> stale = new ArrayList<>();
+        current.forEach((resource, versioned) -> {
+            if (!versioned.exists() || versioned.counter().refreshedAt() < oldest) {
+                stale.add(resource);
+            }
+        });
+        return stale;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Releases
+
+    /**
+     * Lowers the counters of {@code account} by {@code amounts} when things are deleted. All or nothing: if one
+     * counter would go below zero, nothing changes and {@link QuotaAbnormalException} is thrown. A counter that does
+     * not exist yet is refreshed from its handler instead, since the source already reflects the deletion.
+     */
+    public void cleanUsed(String account, Map<String, Long> amounts) {
+        join(cleanUsedAsync(account, amounts));
+    }
+
+    /** {@link #cleanUsed} without blocking. */
+    public CompletableFuture<Void> cleanUsedAsync(String account, Map<String, Long> amounts) {
+        Requirements.account(account);
+        Map<String, Long> released = Requirements.amounts("amounts", amounts, handlers.keySet());
+        if (released.isEmpty() || !quotaEnabled.test(account)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        List<String> missing = new ArrayList<>();
+        return withReadLock(account, () -> counters.update(account, released.keySet(), null, current -> {
+            missing.clear();
+            return releasePlan(account, released, current, Long.MAX_VALUE, missing);
+        })).thenCompose(done -> missing.isEmpty()
+                ? CompletableFuture.<Void>completedFuture(null)
+                : refreshAsync(account, true, missing.toArray(String[]::new)).thenApply(r -> (Void) null))
+                .exceptionallyCompose(QuotaManager::failed);
+    }
+
+    /**
+     * Gives back {@code amounts} for a failure found after the fact, which happened at {@code errorTime}. Counters
+     * refreshed after {@code errorTime} are skipped: the refresh already saw the truth. All or nothing over the
+     * counters it changes.
+     *
+     * @throws QuotaAbnormalException if a counter would go below zero (nothing changes)
+     * @throws IllegalArgumentException for a null {@code errorTime} or one more than 5 minutes in the future
+     */
+    public void rollback(String account, Map<String, Long> amounts, Instant errorTime) {
+        join(rollbackAsync(account, amounts, errorTime));
+    }
+
+    /** {@link #rollback(String, Map, Instant)} without blocking. */
+    public CompletableFuture<Void> rollbackAsync(String account, Map<String, Long> amounts, Instant errorTime) {
+        Requirements.account(account);
+        Map<String, Long> released = Requirements.amounts("amounts", amounts, handlers.keySet());
+        Requirements.errorTime(errorTime, clock);
+        if (released.isEmpty() || !quotaEnabled.test(account)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return release(account, released, errorTime.toEpochMilli(), false, "rollback");
+    }
+
+    /**
+     * Lowers counters by {@code amounts}, skipping those refreshed after {@code skipRefreshedAfterMillis} and those
+     * missing; takes the account's read lock for the change unless the caller holds it already.
+     */
+    CompletableFuture<Void> release(String account, Map<String, Long> amounts, long skipRefreshedAfterMillis,
+                                    boolean readLockHeld, String what) {
+        java.util.function.Supplier<CompletableFuture<Map<String, Counter>>> change = () -> counters.update(account,
+                amounts.keySet(), null, current -> releasePlan(account, amounts, current, skipRefreshedAfterMillis, null));
+        CompletableFuture<Map<String, Counter>> done = readLockHeld ? change.get() : withReadLock(account, change);
+        return done.thenAccept(written -> LOG.debug("{} for account '{}' lowered {}", what, account, written.keySet()))
+                .exceptionallyCompose(QuotaManager::failed);
+    }
+
+    private static Map<String, Counter> releasePlan(String account, Map<String, Long> amounts,
+                                                    Map<String, VersionedCounter> current, long skipRefreshedAfter,
+                                                    List<String> missing) {
+        Map<String, Counter> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Long> entry : amounts.entrySet()) {
+            Counter counter = current.get(entry.getKey()).counter();
+            if (counter == null) {
+                if (missing != null) {
+                    missing.add(entry.getKey());
+                }
+                continue;
+            }
+            if (counter.refreshedAt() > skipRefreshedAfter) {
+                continue;
+            }
+            if (counter.used() < entry.getValue()) {
+                throw new QuotaAbnormalException(account, entry.getKey(), counter.used(), entry.getValue());
+            }
+            out.put(entry.getKey(), counter.withUsed(counter.used() - entry.getValue()));
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Refresh and check
+
+    /**
+     * Re-reads used and quota figures of {@code resources} (all when none is named) from the handlers and writes
+     * them to the counters, under the account's write lock: it waits for reservations in flight to close and never
+     * erases one. Without {@code force}, counters refreshed within the last second are skipped. A handler that
+     * fails is logged and reported in the result, and its old counter is left in place.
+     */
+    public RefreshResult refresh(String account, boolean force, String... resources) {
+        return join(refreshAsync(account, force, resources));
+    }
+
+    /** {@link #refresh} without blocking. */
+    public CompletableFuture<RefreshResult> refreshAsync(String account, boolean force, String... resources) {
+        Requirements.account(account);
+        List<String> names = Requirements.resources(resources, handlers.keySet());
+        if (!quotaEnabled.test(account)) {
+            return CompletableFuture.completedFuture(new RefreshResult(account, List.of(), names, Map.of()));
+        }
+        DistributedLock lock = locks.writeLock(lockKey(account), newOwnerId(), lockLeaseTime);
+        return lockWithin(lock, lockLeaseTime, "write")
+                .thenCompose(locked -> counters.read(account, names))
+                .thenCompose(current -> {
+                    long now = clock.millis();
+                    List<String> due = new ArrayList<>();
+                    List<String> skipped = new ArrayList<>();
+                    for (String resource : names) {
+                        VersionedCounter versioned = current.get(resource);
+                        boolean recent = versioned.exists()
+                                && now - versioned.counter().refreshedAt() < REFRESH_DEBOUNCE.toMillis();
+                        (force || !recent ? due : skipped).add(resource);
+                    }
+                    return readTruth(account, due).thenCompose(truth -> writeTruth(account, current, truth, skipped));
+                })
+                .whenComplete((result, error) -> lock.unlockAsync())
+                .exceptionallyCompose(QuotaManager::failed);
+    }
+
+    private CompletableFuture<RefreshResult> writeTruth(String account, Map<String, VersionedCounter> current,
+                                                        Map<String, Object> truth, List<String> skipped) {
+        long now = clock.millis();
+        Map<String, String> errors = new LinkedHashMap<>();
+        Map<String, Counter> fresh = new LinkedHashMap<>();
+        truth.forEach((resource, figures) -> {
+            if (figures instanceof long[] usedAndQuota) {
+                fresh.put(resource, new Counter(usedAndQuota[0], usedAndQuota[1], now));
+            } else {
+                errors.put(resource, (String) figures);
+                LOG.warn("refresh of account '{}': {}", account, figures);
+            }
+        });
+        Map<String, VersionedCounter> snapshot = new LinkedHashMap<>();
+        fresh.keySet().forEach(resource -> snapshot.put(resource, current.get(resource)));
+        CompletableFuture<Map<String, Counter>> written = counters.update(account, fresh.keySet(), snapshot, c -> fresh);
+        return written
+                .thenCompose(w -> fresh.isEmpty()
+                        ? CompletableFuture.completedFuture(null)
+                        : counters.touchAccount(account, now))
+                .thenApply(v -> new RefreshResult(account, List.copyOf(fresh.keySet()), skipped, errors));
+    }
+
+    /** Used and quota of each resource from its handler: a long[]{used, quota}, or the error message. */
+    private CompletableFuture<Map<String, Object>> readTruth(String account, List<String> resources) {
+        Map<String, CompletableFuture<Object>> calls = new LinkedHashMap<>();
+        for (String resource : resources) {
+            UsedQuotaHandler handler = handlers.get(resource);
+            CompletableFuture<Object> call = CompletableFuture
+                    .supplyAsync(() -> (Object) new long[] {callHandler(resource, account, handler::queryUsed),
+                            callHandler(resource, account, handler::queryQuota)}, handlerExecutor)
+                    .orTimeout(operationTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .exceptionally(error -> describeHandlerFailure(resource, account, Futures.unwrap(error)));
+            calls.put(resource, call);
+        }
+        return CompletableFuture.allOf(calls.values().toArray(CompletableFuture[]::new)).thenApply(v -> {
+            Map<String, Object> out = new LinkedHashMap<>();
+            calls.forEach((resource, call) -> out.put(resource, call.join()));
+            return out;
+        });
+    }
+
+    /**
+     * Compares, for each account and resource, the handlers' figures with the cached counter: what
+     * {@code GET /used_quota} serves. With no accounts named, checks every account refreshed in the last 24 hours.
+     * With {@code onlyErrors}, keeps only rows with a mismatch or an error, and leaves out accounts with none.
+     */
+    public Map<String, List<ResourceCheck>> check(List<String> accounts, boolean onlyErrors) {
+        return join(checkAsync(accounts, onlyErrors));
+    }
+
+    /** {@link #check} without blocking. */
+    public CompletableFuture<Map<String, List<ResourceCheck>>> checkAsync(List<String> accounts, boolean onlyErrors) {
+        if (accounts == null) {
+            throw new IllegalArgumentException("accounts must not be null (an empty list means the recent accounts)");
+        }
+        accounts.forEach(Requirements::account);
+        CompletableFuture<List<String>> names = accounts.isEmpty()
+                ? recentAccountsAsync(RECENT_ACCOUNTS_WINDOW)
+                : CompletableFuture.completedFuture(accounts.stream().distinct().toList());
+        return names.thenCompose(list -> {
+            Map<String, CompletableFuture<List<ResourceCheck>>> perAccount = new LinkedHashMap<>();
+            list.forEach(account -> perAccount.put(account, checkAccount(account, onlyErrors)));
+            return CompletableFuture.allOf(perAccount.values().toArray(CompletableFuture[]::new)).thenApply(v -> {
+                Map<String, List<ResourceCheck>> out = new LinkedHashMap<>();
+                perAccount.forEach((account, rows) -> {
+                    if (!onlyErrors || !rows.join().isEmpty()) {
+                        out.put(account, rows.join());
+                    }
+                });
+                return out;
+            });
+        }).exceptionallyCompose(QuotaManager::failed);
+    }
+
+    private CompletableFuture<List<ResourceCheck>> checkAccount(String account, boolean onlyErrors) {
+        List<String> resources = handlers.keySet().stream().sorted().toList();
+        CompletableFuture<Map<String, VersionedCounter>> cached = counters.read(account, resources);
+        CompletableFuture<Map<String, Object>> real = readTruth(account, resources);
+        CompletableFuture<LockMode> lock = locks.inspectAsync(lockKey(account)).thenApply(info -> info.mode());
+        return CompletableFuture.allOf(cached, real, lock).thenApply(v -> {
+            List<ResourceCheck> rows = new ArrayList<>();
+            for (String resource : resources) {
+                ResourceCheck row = checkRow(resource, cached.join().get(resource), real.join().get(resource), lock.join());
+                if (!onlyErrors || row.error()) {
+                    rows.add(row);
+                }
+            }
+            return rows;
+        });
+    }
+
+    private static ResourceCheck checkRow(String resource, VersionedCounter cached, Object real, LockMode lock) {
+        Counter counter = cached.counter();
+        long cacheUsed = counter == null ? 0 : counter.used();
+        long cacheQuota = counter == null ? 0 : counter.quota();
+        long refreshedAt = counter == null ? 0 : counter.refreshedAt();
+        if (!(real instanceof long[] figures)) {
+            return new ResourceCheck(resource, 0, 0, cacheQuota, cacheUsed, refreshedAt, true, (String) real, lock);
+        }
+        String error = "";
+        if (counter == null) {
+            error = "no cached counter";
+        } else if (figures[0] != cacheUsed || figures[1] != cacheQuota) {
+            error = "cache differs from the handler: used " + cacheUsed + " vs " + figures[0] + ", quota "
+                    + cacheQuota + " vs " + figures[1];
+        }
+        return new ResourceCheck(resource, figures[1], figures[0], cacheQuota, cacheUsed, refreshedAt,
+                !error.isEmpty(), error, lock);
+    }
+
+    /** The accounts in the index refreshed within {@code window}, sorted. */
+    public List<String> recentAccounts(Duration window) {
+        return join(recentAccountsAsync(window));
+    }
+
+    /** {@link #recentAccounts} without blocking. */
+    public CompletableFuture<List<String>> recentAccountsAsync(Duration window) {
+        long since = clock.millis() - window.toMillis();
+        return counters.accounts().thenApply(all -> all.entrySet().stream()
+                        .filter(e -> e.getValue() >= since)
+                        .map(Map.Entry::getKey)
+                        .sorted()
+                        .toList())
+                .exceptionallyCompose(QuotaManager::failed);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Background work
+
+    /**
+     * Loads the counters of every account {@code lister} names (a forced refresh each, in the background) and starts
+     * the periodic over-quota scan. The returned future completes when the initial load is done; failures of single
+     * accounts are logged, not fatal.
+     */
+    public CompletableFuture<Void> initResourceQuotaData(AccountLister lister) {
+        if (lister == null) {
+            throw new IllegalArgumentException("lister must not be null");
+        }
+        long every = overQuotaScanInterval.toMillis();
+        scheduler.scheduleWithFixedDelay(() -> scanOverQuota(lister), every, every, TimeUnit.MILLISECONDS);
+        return CompletableFuture.supplyAsync(() -> listAccounts(lister), handlerExecutor).thenCompose(accounts -> {
+            CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+            for (String account : accounts) {
+                chain = chain.thenCompose(v -> refreshAsync(account, true)
+                        .handle((result, error) -> {
+                            if (error != null) {
+                                LOG.warn("initial load of account '{}' failed: {}", account, Futures.unwrap(error).getMessage());
+                            }
+                            return null;
+                        }));
+            }
+            return chain;
+        });
+    }
+
+    /**
+     * Asks the handlers of every account {@code lister} names whether used exceeds quota, and for each such
+     * account and resource logs a warning, counts it and tells the {@link OverQuotaListener}. Returns the findings.
+     */
+    public List<ResourceCheck> scanOverQuota(AccountLister lister) {
+        List<ResourceCheck> found = new ArrayList<>();
+        try {
+            for (String account : listAccounts(lister)) {
+                if (!quotaEnabled.test(account)) {
+                    continue;
+                }
+                Map<String, Object> truth = readTruth(account, handlers.keySet().stream().sorted().toList()).join();
+                truth.forEach((resource, figures) -> {
+                    if (figures instanceof long[] f && f[0] > f[1]) {
+                        LOG.warn("account '{}' is over quota of '{}': used {} of {}", account, resource, f[0], f[1]);
+                        metrics.overQuota(account, resource);
+                        overQuotaListener.overQuota(account, resource, f[0], f[1]);
+                        found.add(new ResourceCheck(resource, f[1], f[0], 0, 0, 0, true,
+                                "used " + f[0] + " exceeds quota " + f[1], LockMode.NONE));
+                    }
+                });
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("over-quota scan failed: {}", e.getMessage(), e);
+        }
+        return found;
+    }
+
+    private static List<String> listAccounts(AccountLister lister) {
+        try {
+            List<String> accounts = lister.accounts();
+            return accounts == null ? List.of() : accounts;
+        } catch (Exception e) {
+            throw new QuotaUnavailableException("the account lister failed: " + e.getMessage(), e);
+        }
+    }
+
+    private void probeEtcd() {
+        boolean healthy;
+        try {
+            Futures.bounded(client.getKVClient().get(bytes(layout.namespace()), GetOption.builder().withCountOnly(true).build()),
+                    operationTimeout, "the health probe").join();
+            healthy = true;
+        } catch (RuntimeException e) {
+            healthy = false;
+        }
+        if (healthy != etcdHealthy) {
+            if (healthy) {
+                LOG.info("etcd answers again");
+            } else {
+                LOG.warn("etcd failed its health probe; reservations {} until it answers",
+                        failureMode == FailureMode.CLOSED ? "fail fast" : "pass unchecked");
+            }
+        }
+        etcdHealthy = healthy;
+        metrics.etcdHealthy(healthy);
+    }
+
+    /** Whether etcd answered the last health probe. */
+    public boolean isEtcdHealthy() {
+        return etcdHealthy;
+    }
+
+    /** The registered resource names. */
+    public Set<String> resources() {
+        return handlers.keySet();
+    }
+
+    /** The namespace counters live under. */
+    public String namespace() {
+        return layout.namespace();
+    }
+
+    /** Stops the background work. Does not close the etcd client. Reservations still open end with their leases. */
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+        if (ownedHandlerExecutor != null) {
+            ownedHandlerExecutor.shutdownNow();
+        }
+        locks.close();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Plumbing
+
+    /** The name of the lock that guards an account's counters: {@code <ns>/locks/quota%2F<account>/}. */
+    static String lockKey(String account) {
+        return "quota/" + account;
+    }
+
+    private static long newOwnerId() {
+        return ThreadLocalRandom.current().nextLong();
+    }
+
+    private CompletableFuture<Boolean> lockWithin(DistributedLock lock, Duration wait, String mode) {
+        return lock.tryLockAsync(wait).thenApply(acquired -> {
+            if (!acquired) {
+                throw new QuotaUnavailableException("the " + mode + " lock of account '"
+                        + lock.key().substring("quota/".length()) + "' was not acquired within " + wait, null);
+            }
+            return true;
+        });
+    }
+
+    private <T> CompletableFuture<T> withReadLock(String account, java.util.function.Supplier<CompletableFuture<T>> work) {
+        DistributedLock lock = locks.readLock(lockKey(account), newOwnerId(), lockLeaseTime);
+        return lockWithin(lock, operationTimeout, "read")
+                .thenCompose(locked -> work.get())
+                .whenComplete((result, error) -> {
+                    if (lock.isHeld()) {
+                        lock.unlockAsync();
+                    }
+                });
+    }
+
+    private CompletableFuture<Map<String, Long>> queryAll(String account, Set<String> resources,
+                                                          HandlerQuery query) {
+        Map<String, CompletableFuture<Long>> calls = new LinkedHashMap<>();
+        for (String resource : resources) {
+            UsedQuotaHandler handler = handlers.get(resource);
+            calls.put(resource, CompletableFuture
+                    .supplyAsync(() -> callHandler(resource, account, a -> query.ask(handler, a)), handlerExecutor)
+                    .orTimeout(operationTimeout.toMillis(), TimeUnit.MILLISECONDS));
+        }
+        return CompletableFuture.allOf(calls.values().toArray(CompletableFuture[]::new))
+                .handle((v, error) -> {
+                    if (error != null) {
+                        Throwable cause = Futures.unwrap(error);
+                        throw new CompletionException(cause instanceof QuotaUnavailableException
+                                ? cause
+                                : new QuotaUnavailableException("a quota handler did not answer for account '"
+                                        + account + "' within " + operationTimeout, cause));
+                    }
+                    Map<String, Long> out = new LinkedHashMap<>();
+                    calls.forEach((resource, call) -> out.put(resource, call.join()));
+                    return out;
+                });
+    }
+
+    @FunctionalInterface
+    private interface HandlerQuery {
+        long ask(UsedQuotaHandler handler, String account) throws Exception;
+    }
+
+    @FunctionalInterface
+    private interface HandlerCall {
+        long call(String account) throws Exception;
+    }
+
+    private static long callHandler(String resource, String account, HandlerCall call) {
+        try {
+            return call.call(account);
+        } catch (Exception e) {
+            throw new QuotaUnavailableException("the handler of resource '" + resource + "' failed for account '"
+                    + account + "': " + e, e);
+        }
+    }
+
+    private String describeHandlerFailure(String resource, String account, Throwable error) {
+        if (error instanceof java.util.concurrent.TimeoutException) {
+            return "the handler of resource '" + resource + "' did not answer for account '" + account + "' within "
+                    + operationTimeout;
+        }
+        return error.getMessage();
+    }
+
+    private static boolean isUnavailable(Throwable cause) {
+        return cause instanceof EtcdUnavailableException || cause instanceof LockUnavailableException
+                || cause instanceof QuotaUnavailableException;
+    }
+
+    static Throwable toQuotaException(Throwable error) {
+        Throwable cause = Futures.unwrap(error);
+        if (cause instanceof EtcdUnavailableException || cause instanceof LockUnavailableException) {
+            return new QuotaUnavailableException(cause.getMessage(), cause);
+        }
+        return cause;
+    }
+
+    static <T> CompletableFuture<T> failed(Throwable error) {
+        return CompletableFuture.failedFuture(toQuotaException(error));
+    }
+
+    static <T> CompletableFuture<T> mapFailures(CompletableFuture<T> future) {
+        return future.exceptionallyCompose(QuotaManager::failed);
+    }
+
+    static <T> T join(CompletableFuture<T> future) {
+        return Futures.join(future, cause -> cause instanceof InterruptedException
+                ? new QuotaUnavailableException("interrupted while waiting for etcd", cause)
+                : new QuotaException(String.valueOf(cause.getMessage()), cause));
+    }
+
+    private static java.util.concurrent.ThreadFactory daemonThreads(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    /** Settings of a {@link QuotaManager}; each is checked when set, and {@link #build()} checks the whole. */
+    public static final class Builder {
+        private final Client client;
+        private final Map<String, UsedQuotaHandler> handlers = new LinkedHashMap<>();
+        private String namespace = KeyLayout.DEFAULT_NAMESPACE;
+        private Duration cacheTtl = DEFAULT_CACHE_TTL;
+        private Duration healthCheckInterval = DEFAULT_HEALTH_CHECK_INTERVAL;
+        private Duration lockLeaseTime = DEFAULT_LOCK_LEASE_TIME;
+        private Duration operationTimeout = DEFAULT_OPERATION_TIMEOUT;
+        private Duration overQuotaScanInterval = DEFAULT_OVER_QUOTA_SCAN_INTERVAL;
+        private Predicate<String> quotaEnabled = account -> true;
+        private FailureMode failureMode = FailureMode.CLOSED;
+        private Clock clock = Clock.systemUTC();
+        private Executor handlerExecutor;
+        private QuotaMetrics metrics = QuotaMetrics.NONE;
+        private OverQuotaListener overQuotaListener = (account, resource, used, quota) -> { };
+
+        private Builder(Client client) {
+            if (client == null) {
+                throw new IllegalArgumentException("client must not be null");
+            }
+            this.client = client;
+        }
+
+        /** Registers a resource and the handler that knows its real used and quota figures. */
+        public Builder resource(String name, UsedQuotaHandler handler) {
+            KeyLayout.requireName("resource", name);
+            if (handler == null) {
+                throw new IllegalArgumentException("handler of resource '" + name + "' must not be null");
+            }
+            if (handlers.containsKey(name)) {
+                throw new IllegalArgumentException("resource '" + name + "' is registered twice");
+            }
+            handlers.put(name, handler);
+            return this;
+        }
+
+        /** Key prefix, default {@code /woslo}. */
+        public Builder namespace(String namespace) {
+            this.namespace = KeyLayout.validateNamespace(namespace);
+            return this;
+        }
+
+        /** How long a counter may go without a refresh before a reservation re-reads it (the seed's expireTime), default 3 minutes. */
+        public Builder cacheTtl(Duration ttl) {
+            this.cacheTtl = positive("cacheTtl", ttl);
+            return this;
+        }
+
+        /** How often etcd's health is probed (the seed's interval), default 1 second. */
+        public Builder healthCheckInterval(Duration interval) {
+            this.healthCheckInterval = positive("healthCheckInterval", interval);
+            return this;
+        }
+
+        /** Lease time of the account locks a reservation or refresh holds, default 1 minute (at least 1 second). */
+        public Builder lockLeaseTime(Duration leaseTime) {
+            positive("lockLeaseTime", leaseTime);
+            if (leaseTime.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("lockLeaseTime must be at least 1 second (etcd leases count whole"
+                        + " seconds), got " + leaseTime);
+            }
+            this.lockLeaseTime = leaseTime;
+            return this;
+        }
+
+        /** The bound on each etcd or handler call before {@link QuotaUnavailableException}, default 10 seconds. */
+        public Builder operationTimeout(Duration timeout) {
+            this.operationTimeout = positive("operationTimeout", timeout);
+            return this;
+        }
+
+        /** How often {@link #initResourceQuotaData} scans for accounts over quota, default 24 hours. */
+        public Builder overQuotaScanInterval(Duration interval) {
+            this.overQuotaScanInterval = positive("overQuotaScanInterval", interval);
+            return this;
+        }
+
+        /** Accounts for which this returns false get no-op reservations, and nothing is written to etcd for them. */
+        public Builder quotaEnabled(Predicate<String> enabled) {
+            if (enabled == null) {
+                throw new IllegalArgumentException("quotaEnabled must not be null");
+            }
+            this.quotaEnabled = enabled;
+            return this;
+        }
+
+        /** What reservations do when etcd is unreachable; default {@link FailureMode#CLOSED}. */
+        public Builder failureMode(FailureMode mode) {
+            if (mode == null) {
+                throw new IllegalArgumentException("failureMode must not be null");
+            }
+            this.failureMode = mode;
+            return this;
+        }
+
+        /** The clock of refresh times, cache age and error times; tests inject one. Default: system UTC. */
+        public Builder clock(Clock clock) {
+            if (clock == null) {
+                throw new IllegalArgumentException("clock must not be null");
+            }
+            this.clock = clock;
+            return this;
+        }
+
+        /** Where handlers run; default a pool of daemon threads the manager owns. Never give an event loop. */
+        public Builder handlerExecutor(Executor executor) {
+            if (executor == null) {
+                throw new IllegalArgumentException("handlerExecutor must not be null");
+            }
+            this.handlerExecutor = executor;
+            return this;
+        }
+
+        /** Records metrics ({@code woslo.quota.*}, {@code woslo.etcd.healthy}) in a Micrometer registry. */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            if (registry == null) {
+                throw new IllegalArgumentException("meterRegistry must not be null");
+            }
+            this.metrics = new MicrometerQuotaMetrics(registry);
+            return this;
+        }
+
+        /** Told of each account and resource the over-quota scan finds. */
+        public Builder overQuotaListener(OverQuotaListener listener) {
+            if (listener == null) {
+                throw new IllegalArgumentException("overQuotaListener must not be null");
+            }
+            this.overQuotaListener = listener;
+            return this;
+        }
+
+        public QuotaManager build() {
+            if (handlers.isEmpty()) {
+                throw new IllegalArgumentException("no resource registered: call resource(name, handler) at least once");
+            }
+            return new QuotaManager(this);
+        }
+
+        private static Duration positive(String what, Duration value) {
+            if (value == null) {
+                throw new IllegalArgumentException(what + " must not be null");
+            }
+            if (value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(what + " must be positive, got " + value);
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.woslo.quota;
+
+import io.woslo.lock.DistributedLock;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** A reservation made by {@link QuotaManager}: its amounts and the account's read lock, each given back once. */
+final class QuotaReservation implements Reservation {
+    private final QuotaManager manager;
+    private final String account;
+    private final Map<String, Long> amounts;
+    private final DistributedLock readLock;
+    private final long reservedAtMillis;
+    private final AtomicBoolean rolledBack = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    /** A reservation of {@code amounts}, or one that changed nothing when {@code readLock} is null. */
+    QuotaReservation(QuotaManager manager, String account, Map<String, Long> amounts, DistributedLock readLock,
+                     long reservedAtMillis) {
+        this.manager = manager;
+        this.account = account;
+        this.amounts = Map.copyOf(amounts);
+        this.readLock = readLock;
+        this.reservedAtMillis = reservedAtMillis;
+    }
+
+    static QuotaReservation noop(QuotaManager manager, String account) {
+        return new QuotaReservation(manager, account, Map.of(), null, 0);
+    }
+
+    @Override
+    public String account() {
+        return account;
+    }
+
+    @Override
+    public Map<String, Long> amounts() {
+        return amounts;
+    }
+
+    @Override
+    public void rollback() {
+        QuotaManager.join(rollbackAsync());
+    }
+
+    @Override
+    public CompletableFuture<Void> rollbackAsync() {
+        if (readLock == null || !rolledBack.compareAndSet(false, true)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        // While the read lock is held no refresh can run, so nothing is skipped; after close, counters refreshed
+        // since the reservation already reflect the truth and are left alone.
+        return manager.release(account, amounts, reservedAtMillis, !closed.get(), "rollback");
+    }
+
+    @Override
+    public void close() {
+        QuotaManager.join(closeAsync());
+    }
+
+    @Override
+    public CompletableFuture<Void> closeAsync() {
+        if (readLock == null || !closed.compareAndSet(false, true)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return QuotaManager.mapFailures(readLock.unlockAsync());
+    }
+
+    @Override
+    public String toString() {
+        return "Reservation[" + account + " " + amounts + "]";
+    }
+}
