@@ -5,12 +5,13 @@ import static io.woslo.internal.Json.bytes;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
 import io.woslo.internal.Counter;
+import io.woslo.internal.Acquisition;
 import io.woslo.internal.CounterStore;
 import io.woslo.internal.EtcdUnavailableException;
 import io.woslo.internal.Futures;
 import io.woslo.internal.KeyLayout;
+import io.woslo.internal.LockEngine;
 import io.woslo.internal.VersionedCounter;
-import io.woslo.lock.DistributedLock;
 import io.woslo.lock.LockMode;
 import io.woslo.lock.LockUnavailableException;
 import io.woslo.lock.RwLocks;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -88,6 +90,8 @@ public final class QuotaManager implements AutoCloseable {
     private final Client client;
     private final KeyLayout layout;
     private final RwLocks locks;
+    private final LockEngine accountLocks;
+    private final StoredReservations stored;
     private final CounterStore counters;
     private final Map<String, UsedQuotaHandler> handlers;
     private final Duration cacheTtl;
@@ -108,7 +112,9 @@ public final class QuotaManager implements AutoCloseable {
         this.client = b.client;
         this.layout = new KeyLayout(b.namespace);
         this.locks = RwLocks.builder(b.client).namespace(b.namespace).operationTimeout(b.operationTimeout).build();
+        this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout);
         this.counters = new CounterStore(b.client, layout, b.operationTimeout);
+        this.stored = new StoredReservations(this, b.client, layout, b.operationTimeout, b.lockLeaseTime);
         this.handlers = Map.copyOf(b.handlers);
         this.cacheTtl = b.cacheTtl;
         this.lockLeaseTime = b.lockLeaseTime;
@@ -161,7 +167,7 @@ public final class QuotaManager implements AutoCloseable {
             return CompletableFuture.completedFuture(QuotaReservation.noop(this, account));
         }
         CompletableFuture<Reservation> reserved = etcdHealthy
-                ? reserve(account, wanted, true)
+                ? reserve(account, wanted, true).thenApply(r -> new QuotaReservation(this, r))
                 : CompletableFuture.failedFuture(new EtcdUnavailableException(
                         "etcd failed its last health probe", null));
         return reserved.handle((reservation, error) -> {
@@ -184,34 +190,26 @@ public final class QuotaManager implements AutoCloseable {
         });
     }
 
-    private CompletableFuture<Reservation> reserve(String account, Map<String, Long> wanted, boolean mayRefresh) {
-        DistributedLock lock = locks.readLock(lockKey(account), newOwnerId(), lockLeaseTime);
+    /** Amounts reserved under an account read lock that the caller now owns. */
+    record Reserved(String account, Map<String, Long> amounts, Acquisition lock, long reservedAtMillis) {
+    }
+
+    CompletableFuture<Reserved> reserve(String account, Map<String, Long> wanted, boolean mayRefresh) {
         CompletableFuture<Map<String, Long>> quotas = queryAll(account, wanted.keySet(), UsedQuotaHandler::queryQuota);
-        return lockWithin(lock, operationTimeout, "read")
-                .thenCompose(locked -> counters.read(account, wanted.keySet()))
+        return lockAccount(account, false, operationTimeout).thenCompose(lock -> counters.read(account, wanted.keySet())
                 .thenCompose(current -> {
                     List<String> stale = stale(current);
                     if (!stale.isEmpty() && mayRefresh) {
-                        return lock.unlockAsync()
+                        return unlock(lock)
                                 .thenCompose(v -> refreshAsync(account, false, stale.toArray(String[]::new)))
                                 .thenCompose(refreshed -> reserve(account, wanted, false));
                     }
                     return quotas
                             .thenCompose(limits -> counters.update(account, wanted.keySet(), current,
                                     plan -> reservePlan(account, wanted, limits, plan)))
-                            .thenApply(written -> (Reservation) new QuotaReservation(this, account, wanted, lock,
-                                    clock.millis()))
-                            .whenComplete((r, e) -> {
-                                if (e != null) {
-                                    lock.unlockAsync();
-                                }
-                            });
+                            .thenApply(written -> new Reserved(account, wanted, lock, clock.millis()));
                 })
-                .whenComplete((r, e) -> {
-                    if (e != null && lock.isHeld()) {
-                        lock.unlockAsync();
-                    }
-                });
+                .exceptionallyCompose(error -> unlock(lock).thenCompose(v -> CompletableFuture.failedFuture(error))));
     }
 
     private static Map<String, Counter> reservePlan(String account, Map<String, Long> wanted, Map<String, Long> limits,
@@ -244,6 +242,38 @@ public final class QuotaManager implements AutoCloseable {
             }
         });
         return stale;
+    }
+
+    /**
+     * Like {@link #prepareOccupyingAsync}, but the reservation is kept in etcd under a new id rather than in this
+     * process, so that any process can end it with {@link #finishStoredAsync} or {@link #rollbackStoredAsync}: the
+     * HTTP reservation API. It ends by itself when the lock lease time passes.
+     */
+    public CompletableFuture<StoredReservation> prepareStoredAsync(String account, Map<String, Long> requirement) {
+        Requirements.account(account);
+        Map<String, Long> wanted = Requirements.amounts("requirement", requirement, handlers.keySet());
+        boolean noop = wanted.isEmpty() || !quotaEnabled.test(account);
+        CompletableFuture<StoredReservation> made = etcdHealthy || noop
+                ? stored.create(account, wanted, noop)
+                : CompletableFuture.failedFuture(new EtcdUnavailableException("etcd failed its last health probe", null));
+        return made.whenComplete((r, e) -> metrics.reservation(e == null ? (noop ? "noop" : "reserved")
+                        : Futures.unwrap(e) instanceof QuotaExceededException ? "exceeded" : "unavailable"))
+                .exceptionallyCompose(QuotaManager::failed);
+    }
+
+    /** A stored reservation by id, empty when unknown or ended. */
+    public CompletableFuture<Optional<StoredReservation>> findStoredAsync(String id) {
+        return stored.find(StoredReservations.requireId(id)).exceptionallyCompose(QuotaManager::failed);
+    }
+
+    /** Ends a stored reservation (the seed's Finally), keeping its amounts. False when it is unknown or ended. */
+    public CompletableFuture<Boolean> finishStoredAsync(String id) {
+        return stored.end(StoredReservations.requireId(id), false).exceptionallyCompose(QuotaManager::failed);
+    }
+
+    /** Gives back a stored reservation's amounts and ends it. False when it is unknown or ended. */
+    public CompletableFuture<Boolean> rollbackStoredAsync(String id) {
+        return stored.end(StoredReservations.requireId(id), true).exceptionallyCompose(QuotaManager::failed);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -354,9 +384,7 @@ public final class QuotaManager implements AutoCloseable {
         if (!quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(new RefreshResult(account, List.of(), names, Map.of()));
         }
-        DistributedLock lock = locks.writeLock(lockKey(account), newOwnerId(), lockLeaseTime);
-        return lockWithin(lock, lockLeaseTime, "write")
-                .thenCompose(locked -> counters.read(account, names))
+        return lockAccount(account, true, lockLeaseTime).thenCompose(lock -> counters.read(account, names)
                 .thenCompose(current -> {
                     long now = clock.millis();
                     List<String> due = new ArrayList<>();
@@ -369,7 +397,10 @@ public final class QuotaManager implements AutoCloseable {
                     }
                     return readTruth(account, due).thenCompose(truth -> writeTruth(account, current, truth, skipped));
                 })
-                .whenComplete((result, error) -> lock.unlockAsync())
+                .handle((result, error) -> unlock(lock).thenCompose(v -> error == null
+                        ? CompletableFuture.completedFuture(result)
+                        : CompletableFuture.<RefreshResult>failedFuture(error)))
+                .thenCompose(Function.identity()))
                 .exceptionallyCompose(QuotaManager::failed);
     }
 
@@ -609,6 +640,7 @@ public final class QuotaManager implements AutoCloseable {
         if (ownedHandlerExecutor != null) {
             ownedHandlerExecutor.shutdownNow();
         }
+        accountLocks.close();
         locks.close();
     }
 
@@ -624,25 +656,40 @@ public final class QuotaManager implements AutoCloseable {
         return ThreadLocalRandom.current().nextLong();
     }
 
-    private CompletableFuture<Boolean> lockWithin(DistributedLock lock, Duration wait, String mode) {
-        return lock.tryLockAsync(wait).thenApply(acquired -> {
-            if (!acquired) {
-                throw new QuotaUnavailableException("the " + mode + " lock of account '"
-                        + lock.key().substring("quota/".length()) + "' was not acquired within " + wait, null);
+    /**
+     * Takes the account's read or write lock, waiting at most {@code wait}; fails with
+     * {@link QuotaUnavailableException} when it is not granted in time.
+     */
+    CompletableFuture<Acquisition> lockAccount(String account, boolean write, Duration wait) {
+        return accountLocks.acquire(lockKey(account), write, newOwnerId(), lockLeaseTime, false, wait)
+                .thenApply(lock -> {
+                    if (lock == null) {
+                        throw new QuotaUnavailableException("the " + (write ? "write" : "read") + " lock of account '"
+                                + account + "' was not acquired within " + wait, null);
+                    }
+                    return lock;
+                });
+    }
+
+    /** Releases an account lock; the returned future completes when its key is gone (or failed to go). */
+    CompletableFuture<Void> unlock(Acquisition lock) {
+        return accountLocks.release(lock).handle((wasHeld, error) -> {
+            if (error != null) {
+                LOG.warn("could not release lock '{}' (it ends with its lease): {}", lock.lockKey(),
+                        Futures.unwrap(error).getMessage());
+            } else if (!wasHeld) {
+                LOG.warn("lock '{}' had ended with its lease before its release", lock.lockKey());
             }
-            return true;
+            return null;
         });
     }
 
     private <T> CompletableFuture<T> withReadLock(String account, java.util.function.Supplier<CompletableFuture<T>> work) {
-        DistributedLock lock = locks.readLock(lockKey(account), newOwnerId(), lockLeaseTime);
-        return lockWithin(lock, operationTimeout, "read")
-                .thenCompose(locked -> work.get())
-                .whenComplete((result, error) -> {
-                    if (lock.isHeld()) {
-                        lock.unlockAsync();
-                    }
-                });
+        return lockAccount(account, false, operationTimeout).thenCompose(lock -> work.get()
+                .handle((result, error) -> unlock(lock).thenCompose(v -> error == null
+                        ? CompletableFuture.completedFuture(result)
+                        : CompletableFuture.<T>failedFuture(error)))
+                .thenCompose(Function.identity()));
     }
 
     private CompletableFuture<Map<String, Long>> queryAll(String account, Set<String> resources,
@@ -711,10 +758,6 @@ public final class QuotaManager implements AutoCloseable {
 
     static <T> CompletableFuture<T> failed(Throwable error) {
         return CompletableFuture.failedFuture(toQuotaException(error));
-    }
-
-    static <T> CompletableFuture<T> mapFailures(CompletableFuture<T> future) {
-        return future.exceptionallyCompose(QuotaManager::failed);
     }
 
     static <T> T join(CompletableFuture<T> future) {

@@ -1,6 +1,6 @@
 package io.woslo.quota;
 
-import io.woslo.lock.DistributedLock;
+import io.woslo.internal.Acquisition;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -10,14 +10,18 @@ final class QuotaReservation implements Reservation {
     private final QuotaManager manager;
     private final String account;
     private final Map<String, Long> amounts;
-    private final DistributedLock readLock;
+    private final Acquisition readLock;
     private final long reservedAtMillis;
     private final AtomicBoolean rolledBack = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
 
+    QuotaReservation(QuotaManager manager, QuotaManager.Reserved reserved) {
+        this(manager, reserved.account(), reserved.amounts(), reserved.lock(), reserved.reservedAtMillis());
+    }
+
     /** A reservation of {@code amounts}, or one that changed nothing when {@code readLock} is null. */
-    QuotaReservation(QuotaManager manager, String account, Map<String, Long> amounts, DistributedLock readLock,
-                     long reservedAtMillis) {
+    private QuotaReservation(QuotaManager manager, String account, Map<String, Long> amounts, Acquisition readLock,
+                             long reservedAtMillis) {
         this.manager = manager;
         this.account = account;
         this.amounts = Map.copyOf(amounts);
@@ -64,7 +68,7 @@ final class QuotaReservation implements Reservation {
         if (readLock == null || !closed.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
-        return QuotaManager.mapFailures(readLock.unlockAsync());
+        return manager.unlock(readLock);
     }
 
     @Override

@@ -1,0 +1,140 @@
+package io.woslo.quota;
+
+import static io.woslo.internal.Json.bytes;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Lease;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.PutOption;
+import io.woslo.internal.Futures;
+import io.woslo.internal.Json;
+import io.woslo.internal.KeyLayout;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Reservations kept in etcd by id: the record sits on the lease of the account read lock the reservation holds.
+ *
+ * <p>Ending one (finish or rollback) first deletes the record in a transaction that compares its create revision,
+ * so of two processes racing to end the same reservation exactly one wins; the winner then gives back the amounts
+ * (for a rollback; the read lock still stands, so no refresh can interleave) and revokes the lease, which frees the
+ * lock.
+ */
+final class StoredReservations {
+    private static final String NOOP_PREFIX = "noop-";
+
+    private final QuotaManager manager;
+    private final KV kv;
+    private final Lease leases;
+    private final KeyLayout layout;
+    private final Duration opTimeout;
+    private final Duration leaseTime;
+
+    StoredReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, Duration opTimeout,
+                       Duration leaseTime) {
+        this.manager = manager;
+        this.kv = client.getKVClient();
+        this.leases = client.getLeaseClient();
+        this.layout = layout;
+        this.opTimeout = opTimeout;
+        this.leaseTime = leaseTime;
+    }
+
+    /** The stored form: {@code {"account","resources","reservedAt","expiresAt","lease"}}. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Stored(String account, Map<String, Long> resources, long reservedAt, long expiresAt, long lease) {
+    }
+
+    CompletableFuture<StoredReservation> create(String account, Map<String, Long> wanted, boolean noop) {
+        if (noop) {
+            return CompletableFuture.completedFuture(
+                    new StoredReservation(NOOP_PREFIX + UUID.randomUUID(), account, Map.of(), 0, 0));
+        }
+        String id = UUID.randomUUID().toString();
+        return manager.reserve(account, wanted, true).thenCompose(reserved -> {
+            long expiresAt = reserved.reservedAtMillis() + leaseTime.toMillis();
+            Stored stored = new Stored(account, reserved.amounts(), reserved.reservedAtMillis(), expiresAt,
+                    reserved.lock().leaseId());
+            CompletableFuture<StoredReservation> written = Futures.bounded(kv.put(key(id), Json.write(stored),
+                                    PutOption.builder().withLeaseId(reserved.lock().leaseId()).build()), opTimeout,
+                            "the record of reservation " + id)
+                    .thenApply(put -> new StoredReservation(id, account, reserved.amounts(),
+                            reserved.reservedAtMillis(), expiresAt));
+            // Without its record nobody could end the reservation: give the amounts back and free the lock.
+            return written.exceptionallyCompose(error -> manager
+                    .release(account, reserved.amounts(), Long.MAX_VALUE, true, "rollback of an unrecorded reservation")
+                    .handle((v, e) -> null)
+                    .thenCompose(v -> manager.unlock(reserved.lock()))
+                    .thenCompose(v -> CompletableFuture.failedFuture(error)));
+        });
+    }
+
+    CompletableFuture<Optional<StoredReservation>> find(String id) {
+        if (id.startsWith(NOOP_PREFIX)) {
+            return CompletableFuture.completedFuture(Optional.empty());
+        }
+        return Futures.bounded(kv.get(key(id)), opTimeout, "a read of reservation " + id).thenApply(got -> {
+            if (got.getKvs().isEmpty()) {
+                return Optional.empty();
+            }
+            Stored stored = Json.read(got.getKvs().get(0).getValue(), Stored.class);
+            return Optional.of(new StoredReservation(id, stored.account(), stored.resources(), stored.reservedAt(),
+                    stored.expiresAt()));
+        });
+    }
+
+    /** Ends a reservation, giving its amounts back when {@code rollback}. False when it is unknown or ended. */
+    CompletableFuture<Boolean> end(String id, boolean rollback) {
+        if (id.startsWith(NOOP_PREFIX)) {
+            return CompletableFuture.completedFuture(true);
+        }
+        ByteSequence key = key(id);
+        return Futures.bounded(kv.get(key), opTimeout, "a read of reservation " + id).thenCompose(got -> {
+            if (got.getKvs().isEmpty()) {
+                return CompletableFuture.completedFuture(false);
+            }
+            KeyValue record = got.getKvs().get(0);
+            Stored stored = Json.read(record.getValue(), Stored.class);
+            return Futures.bounded(kv.txn()
+                            .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(record.getCreateRevision())))
+                            .Then(Op.delete(key, DeleteOption.DEFAULT))
+                            .commit(), opTimeout, "the end of reservation " + id)
+                    .thenCompose(txn -> {
+                        if (!txn.isSucceeded()) {
+                            return CompletableFuture.completedFuture(false);
+                        }
+                        CompletableFuture<Void> givenBack = rollback
+                                ? manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, true, "rollback")
+                                : CompletableFuture.completedFuture(null);
+                        return givenBack.thenCompose(v -> revoke(stored.lease())).thenApply(v -> true);
+                    });
+        });
+    }
+
+    private CompletableFuture<Void> revoke(long lease) {
+        return Futures.bounded(leases.revoke(lease), opTimeout, "the release of a reservation's lock")
+                .handle((r, error) -> {
+                    if (error != null && !Futures.isNotFound(error)) {
+                        throw new java.util.concurrent.CompletionException(Futures.unwrap(error));
+                    }
+                    return null;
+                });
+    }
+
+    private ByteSequence key(String id) {
+        return bytes(layout.reservationKey(id));
+    }
+
+    static String requireId(String id) {
+        return KeyLayout.requireName("reservation id", id);
+    }
+}
