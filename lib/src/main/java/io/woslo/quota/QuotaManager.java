@@ -106,6 +106,7 @@ public final class QuotaManager implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final QuotaMetrics metrics;
     private final OverQuotaListener overQuotaListener;
+    private final Duration probeTimeout;
     private volatile boolean etcdHealthy = true;
 
     private QuotaManager(Builder b) {
@@ -132,6 +133,10 @@ public final class QuotaManager implements AutoCloseable {
             this.ownedHandlerExecutor = Executors.newCachedThreadPool(daemonThreads("woslo-quota-handler"));
             this.handlerExecutor = ownedHandlerExecutor;
         }
+        // A probe answers in milliseconds when etcd is fine; waiting longer than the interval only delays the news.
+        Duration probeBound = b.healthCheckInterval.compareTo(Duration.ofMillis(500)) < 0
+                ? Duration.ofMillis(500) : b.healthCheckInterval;
+        this.probeTimeout = probeBound.compareTo(b.operationTimeout) > 0 ? b.operationTimeout : probeBound;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("woslo-quota-scheduler"));
         scheduler.scheduleWithFixedDelay(this::probeEtcd, b.healthCheckInterval.toMillis(),
                 b.healthCheckInterval.toMillis(), TimeUnit.MILLISECONDS);
@@ -601,7 +606,7 @@ public final class QuotaManager implements AutoCloseable {
         boolean healthy;
         try {
             Futures.bounded(client.getKVClient().get(bytes(layout.namespace()), GetOption.builder().withCountOnly(true).build()),
-                    operationTimeout, "the health probe").join();
+                    probeTimeout, "the health probe").join();
             healthy = true;
         } catch (RuntimeException e) {
             healthy = false;
