@@ -187,7 +187,7 @@ public final class QuotaManager implements AutoCloseable {
     private CompletableFuture<Reservation> reserve(String account, Map<String, Long> wanted, boolean mayRefresh) {
         DistributedLock lock = locks.readLock(lockKey(account), newOwnerId(), lockLeaseTime);
         CompletableFuture<Map<String, Long>> quotas = queryAll(account, wanted.keySet(), UsedQuotaHandler::queryQuota);
-        return lockWithin(lock, operationTimeout, "read")
+        CompletableFuture<Reservation> work = lockWithin(lock, operationTimeout, "read")
                 .thenCompose(locked -> counters.read(account, wanted.keySet()))
                 .thenCompose(current -> {
                     List<String> stale = stale(current);
@@ -200,18 +200,10 @@ public final class QuotaManager implements AutoCloseable {
                             .thenCompose(limits -> counters.update(account, wanted.keySet(), current,
                                     plan -> reservePlan(account, wanted, limits, plan)))
                             .thenApply(written -> (Reservation) new QuotaReservation(this, account, wanted, lock,
-                                    clock.millis()))
-                            .whenComplete((r, e) -> {
-                                if (e != null) {
-                                    lock.unlockAsync();
-                                }
-                            });
-                })
-                .whenComplete((r, e) -> {
-                    if (e != null && lock.isHeld()) {
-                        lock.unlockAsync();
-                    }
+                                    clock.millis()));
                 });
+        // On success the reservation keeps the read lock until close(); a failure is reported once it is released.
+        return work.exceptionallyCompose(error -> released(lock).thenCompose(v -> CompletableFuture.failedFuture(error)));
     }
 
     private static Map<String, Counter> reservePlan(String account, Map<String, Long> wanted, Map<String, Long> limits,
@@ -369,7 +361,10 @@ public final class QuotaManager implements AutoCloseable {
                     }
                     return readTruth(account, due).thenCompose(truth -> writeTruth(account, current, truth, skipped));
                 })
-                .whenComplete((result, error) -> lock.unlockAsync())
+                .handle((result, error) -> released(lock).thenCompose(v -> error == null
+                        ? CompletableFuture.completedFuture(result)
+                        : CompletableFuture.<RefreshResult>failedFuture(error)))
+                .thenCompose(done -> done)
                 .exceptionallyCompose(QuotaManager::failed);
     }
 
@@ -638,11 +633,27 @@ public final class QuotaManager implements AutoCloseable {
         DistributedLock lock = locks.readLock(lockKey(account), newOwnerId(), lockLeaseTime);
         return lockWithin(lock, operationTimeout, "read")
                 .thenCompose(locked -> work.get())
-                .whenComplete((result, error) -> {
-                    if (lock.isHeld()) {
-                        lock.unlockAsync();
-                    }
-                });
+                .handle((result, error) -> released(lock).thenCompose(v -> error == null
+                        ? CompletableFuture.completedFuture(result)
+                        : CompletableFuture.<T>failedFuture(error)))
+                .thenCompose(done -> done);
+    }
+
+    /**
+     * Releases {@code lock} if this process holds it, completing once etcd has removed its key, so that a call
+     * which took the lock for its own work holds none when it returns (a failed call in particular: nothing is
+     * held when the failure is reported). A release that fails is logged, never reported: the key then ends with
+     * its lease, and the caller's own outcome is what matters.
+     */
+    private static CompletableFuture<Void> released(DistributedLock lock) {
+        if (!lock.isHeld()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return lock.unlockAsync().exceptionally(error -> {
+            LOG.warn("could not release the {} lock '{}' (it ends with its lease): {}", lock.mode(), lock.key(),
+                    Futures.unwrap(error).getMessage());
+            return null;
+        });
     }
 
     private CompletableFuture<Map<String, Long>> queryAll(String account, Set<String> resources,
