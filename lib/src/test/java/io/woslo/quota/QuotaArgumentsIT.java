@@ -41,7 +41,7 @@ class QuotaArgumentsIT {
                 .build();
         quota.refresh(ACCOUNT, true);
         raw = new RawEtcd(client, namespace);
-        RawEtcd.await("the refresh's write lock released", () -> raw.locks().isEmpty());
+        assertThat(raw.locks()).as("lock keys when refresh() has returned").isEmpty();
         before = raw.under("/");
         assertThat(before).containsKeys(namespace + "/quota/acct/CPUA", namespace + "/accounts/acct");
     }

@@ -51,11 +51,11 @@ class QuotaEtcdDownIT {
         assertUnavailable(() -> quota.prepareOccupyingAsync(account, ONE_CPU));
         assertUnavailable(() -> quota.cleanUsedAsync(account, ONE_CPU));
         assertUnavailable(() -> quota.refreshAsync(account, true));
-        RawEtcd.await("the health probe notices etcd is down", () -> !quota.isEtcdHealthy());
+        Await.until("the health probe notices etcd is down", () -> !quota.isEtcdHealthy());
         assertUnavailable(() -> quota.prepareOccupyingAsync(account, ONE_CPU));
 
         etcd.member(0).restart();
-        RawEtcd.await("the health probe notices etcd is back", () -> quota.isEtcdHealthy());
+        Await.until("the health probe notices etcd is back", () -> quota.isEtcdHealthy());
         Reservation reservation = reserveOnceEtcdAnswers();
 
         assertThat(reservation.amounts()).isEqualTo(ONE_CPU);
@@ -77,12 +77,12 @@ class QuotaEtcdDownIT {
         assertThat(unchecked.amounts()).as("a no-op reservation").isEmpty();
         unchecked.rollback();
         unchecked.close();
-        RawEtcd.await("the health probe notices etcd is down", () -> !quota.isEtcdHealthy());
+        Await.until("the health probe notices etcd is down", () -> !quota.isEtcdHealthy());
         assertThat(quota.prepareOccupyingAsync(account, ONE_CPU)
                 .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS).amounts()).isEmpty();
 
         etcd.member(0).restart();
-        RawEtcd.await("the health probe notices etcd is back", () -> quota.isEtcdHealthy());
+        Await.until("the health probe notices etcd is back", () -> quota.isEtcdHealthy());
         Reservation checked = reserveOnceEtcdAnswers();
 
         assertThat(checked.amounts()).isEqualTo(ONE_CPU);

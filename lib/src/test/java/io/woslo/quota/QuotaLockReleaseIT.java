@@ -113,7 +113,7 @@ class QuotaLockReleaseIT {
             // The reservation's queue entry is removed by the lock engine when its tryLock gives up. The engine
             // reports the give-up before its revoke is answered (fixed on the lock-tests branch, 9381bab), so this
             // one case polls, within the step bound, instead of reading once.
-            RawEtcd.await("the refused reader's queue entry removed", () -> raw.locks().equals(writerOnly));
+            Await.until("the refused reader's queue entry removed", () -> raw.locks().equals(writerOnly));
             writer.unlock();
         }
         assertThat(raw.locks()).isEmpty();

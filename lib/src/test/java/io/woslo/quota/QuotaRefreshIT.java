@@ -149,7 +149,7 @@ class QuotaRefreshIT {
     private void awaitWriterQueuedBehindReader(EtcdCluster etcd) {
         RwLocks locks = RwLocks.builder(etcd.newClient()).namespace(namespace).build();
         closeables.add(locks);
-        RawEtcd.await("the refresh's write lock queued behind the reservation", () -> {
+        Await.until("the refresh's write lock queued behind the reservation", () -> {
             LockInfo info = locks.inspect("quota/" + account);
             return info.mode() == LockMode.READ && info.waiting() == 1;
         });

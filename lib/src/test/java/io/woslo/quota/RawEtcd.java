@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 /**
  * Reads what the library wrote, straight from etcd with plain jetcd calls, so assertions do not trust the code
@@ -75,21 +74,5 @@ final class RawEtcd {
     /** The keys of the account locks' queues: {@code <ns>/locks/...}. */
     Map<String, String> locks() {
         return under("/locks/");
-    }
-
-    /** Waits, polling etcd, until {@code condition} holds; fails after the step timeout. */
-    static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + TestTimeouts.step() + ": " + what);
-            }
-            try {
-                Thread.sleep(10); // polling etcd state that has no event of its own to wait on
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted while waiting for: " + what, e);
-            }
-        }
     }
 }
