@@ -48,9 +48,12 @@ class QuotaEtcdDownIT {
 
         etcd.member(0).stop();
 
-        assertUnavailable(() -> quota.prepareOccupyingAsync(account, ONE_CPU));
-        assertUnavailable(() -> quota.cleanUsedAsync(account, ONE_CPU));
-        assertUnavailable(() -> quota.refreshAsync(account, true));
+        CompletableFuture<Reservation> reserve = quota.prepareOccupyingAsync(account, ONE_CPU);
+        CompletableFuture<Void> clean = quota.cleanUsedAsync(account, ONE_CPU);
+        CompletableFuture<RefreshResult> refresh = quota.refreshAsync(account, true);
+        assertUnavailable(() -> reserve);
+        assertUnavailable(() -> clean);
+        assertUnavailable(() -> refresh);
         Await.until("the health probe notices etcd is down", () -> !quota.isEtcdHealthy());
         assertUnavailable(() -> quota.prepareOccupyingAsync(account, ONE_CPU));
 
