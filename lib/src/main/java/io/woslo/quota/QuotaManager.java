@@ -347,7 +347,7 @@ public final class QuotaManager implements AutoCloseable {
             return CompletableFuture.completedFuture(new RefreshResult(account, List.of(), names, Map.of()));
         }
         DistributedLock lock = locks.writeLock(lockKey(account), newOwnerId(), lockLeaseTime);
-        return lockWithin(lock, lockLeaseTime, "write")
+        CompletableFuture<RefreshResult> work = lockWithin(lock, lockLeaseTime, "write")
                 .thenCompose(locked -> counters.read(account, names))
                 .thenCompose(current -> {
                     long now = clock.millis();
@@ -360,12 +360,8 @@ public final class QuotaManager implements AutoCloseable {
                         (force || !recent ? due : skipped).add(resource);
                     }
                     return readTruth(account, due).thenCompose(truth -> writeTruth(account, current, truth, skipped));
-                })
-                .handle((result, error) -> released(lock).thenCompose(v -> error == null
-                        ? CompletableFuture.completedFuture(result)
-                        : CompletableFuture.<RefreshResult>failedFuture(error)))
-                .thenCompose(done -> done)
-                .exceptionallyCompose(QuotaManager::failed);
+                });
+        return thenRelease(lock, work).exceptionallyCompose(QuotaManager::failed);
     }
 
     private CompletableFuture<RefreshResult> writeTruth(String account, Map<String, VersionedCounter> current,
@@ -631,9 +627,12 @@ public final class QuotaManager implements AutoCloseable {
 
     private <T> CompletableFuture<T> withReadLock(String account, java.util.function.Supplier<CompletableFuture<T>> work) {
         DistributedLock lock = locks.readLock(lockKey(account), newOwnerId(), lockLeaseTime);
-        return lockWithin(lock, operationTimeout, "read")
-                .thenCompose(locked -> work.get())
-                .handle((result, error) -> released(lock).thenCompose(v -> error == null
+        return thenRelease(lock, lockWithin(lock, operationTimeout, "read").thenCompose(locked -> work.get()));
+    }
+
+    /** Completes as {@code work} does, once {@code lock} is released: the call holds no lock when it returns. */
+    private static <T> CompletableFuture<T> thenRelease(DistributedLock lock, CompletableFuture<T> work) {
+        return work.handle((result, error) -> released(lock).thenCompose(v -> error == null
                         ? CompletableFuture.completedFuture(result)
                         : CompletableFuture.<T>failedFuture(error)))
                 .thenCompose(done -> done);
