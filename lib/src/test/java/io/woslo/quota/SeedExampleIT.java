@@ -1,20 +1,14 @@
 package io.woslo.quota;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
-import io.etcd.jetcd.kv.GetResponse;
 import io.woslo.testing.WithEtcd;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,8 +16,6 @@ import org.junit.jupiter.api.Test;
 /** The original edition's README example, step by step, with the counters read back raw from etcd. */
 @WithEtcd
 class SeedExampleIT {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final String namespace = "/seed-" + UUID.randomUUID();
     private Client client;
     private QuotaManager quota;
@@ -114,30 +106,6 @@ class SeedExampleIT {
     }
 
     private long used(String account, String resource) {
-        return counter(account, resource).path("used").asLong();
-    }
-
-    private JsonNode counter(String account, String resource) {
-        try {
-            GetResponse got = client.getKVClient()
-                    .get(ByteSequence.from(namespace + "/quota/" + account + "/" + resource, UTF_8))
-                    .get(10, TimeUnit.SECONDS);
-            assertThat(got.getKvs()).as("counter %s/%s", account, resource).hasSize(1);
-            return JSON.readTree(got.getKvs().get(0).getValue().getBytes());
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    record FixedHandler(long used, long quota) implements UsedQuotaHandler {
-        @Override
-        public long queryUsed(String account) {
-            return used;
-        }
-
-        @Override
-        public long queryQuota(String account) {
-            return quota;
-        }
+        return new RawEtcd(client, namespace).used(account, resource);
     }
 }

@@ -1,0 +1,28 @@
+package io.woslo.quota;
+
+import io.woslo.testing.TestTimeouts;
+import java.util.function.BooleanSupplier;
+
+/** Bounded polling of state that has no event to wait on (etcd keys, a health flag). */
+final class Await {
+    private static final long POLL_MILLIS = 10;
+
+    private Await() {
+    }
+
+    /** Polls {@code condition} until it holds; fails naming {@code what} after the step timeout. */
+    static void until(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within " + TestTimeouts.step() + ": " + what);
+            }
+            try {
+                Thread.sleep(POLL_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while waiting for: " + what, e);
+            }
+        }
+    }
+}
