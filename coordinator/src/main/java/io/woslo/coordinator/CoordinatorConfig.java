@@ -36,7 +36,7 @@ public record CoordinatorConfig(String host, int port, String token, List<String
     public CoordinatorConfig {
         token = token == null ? "" : token;
         etcdEndpoints = List.copyOf(etcdEndpoints);
-        resources = Map.copyOf(new LinkedHashMap<>(resources));
+        resources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(resources));
     }
 
     /** Reads a YAML file; an error names the file and the bad setting. */

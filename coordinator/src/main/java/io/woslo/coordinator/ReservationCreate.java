@@ -31,7 +31,7 @@ final class ReservationCreate implements Handler<RoutingContext> {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("id", reservation.id());
         out.put("account", reservation.account());
-        out.put("resources", reservation.amounts());
+        out.put("resources", new java.util.TreeMap<>(reservation.amounts()));
         out.put("expiresAt", reservation.expiresAtMillis());
         ctx.response().putHeader("Location", "/v1/reservations/" + reservation.id());
         Replies.json(ctx, 201, out);
