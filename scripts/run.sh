@@ -8,12 +8,6 @@ cd "$(dirname "$0")/.."
 
 scripts/install-etcd.sh
 
-if [ ! -f coordinator/src/main/java/io/woslo/coordinator/Main.java ]; then
-  echo "run.sh: the coordinator is not built yet (it is coming with the coordinator issue)." >&2
-  echo "run.sh: meanwhile, scripts/etcd.sh start gives you a local etcd for the library." >&2
-  exit 1
-fi
-
 jar=coordinator/target/woslo-coordinator.jar
 if [ ! -f "$jar" ] || [ -n "$(find pom.xml lib/pom.xml coordinator/pom.xml lib/src/main coordinator/src/main -newer "$jar" -print -quit)" ]; then
   echo "run.sh: building the coordinator" >&2
@@ -21,4 +15,5 @@ if [ ! -f "$jar" ] || [ -n "$(find pom.xml lib/pom.xml coordinator/pom.xml lib/s
 fi
 
 config=${WOSLO_CONFIG:-scripts/demo-config.yaml}
+# The coordinator logs where it listens and a few curl lines to try it; see docs/api.md for every endpoint.
 exec java -jar "$jar" --config "$config" "$@"

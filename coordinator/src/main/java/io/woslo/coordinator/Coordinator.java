@@ -1,0 +1,125 @@
+package io.woslo.coordinator;
+
+import io.etcd.jetcd.Client;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Vertx;
+import io.woslo.quota.QuotaManager;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running coordinator: (a local etcd when none is configured,) an etcd client, a {@link QuotaManager} over the
+ * configured resources, and the HTTP server. It keeps no state of its own, so several can serve one namespace.
+ * {@link #close()} stops them in reverse order.
+ */
+public final class Coordinator implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
+    static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
+    private final LocalEtcd localEtcd;
+    private final Client client;
+    private final QuotaManager quota;
+    private final Vertx vertx;
+    private final HttpVerticle http;
+    private final String baseUrl;
+
+    private Coordinator(LocalEtcd localEtcd, Client client, QuotaManager quota, Vertx vertx, HttpVerticle http,
+                        String host) {
+        this.localEtcd = localEtcd;
+        this.client = client;
+        this.quota = quota;
+        this.vertx = vertx;
+        this.http = http;
+        this.baseUrl = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.actualPort();
+    }
+
+    /**
+     * Starts a coordinator for a validated {@code config}; a local etcd, if needed, keeps its data under
+     * {@code workDir/data/etcd}. Blocks until the server listens; on failure, whatever was started is stopped.
+     */
+    public static Coordinator start(CoordinatorConfig config, Path workDir) {
+        config.validate();
+        LocalEtcd local = config.etcdEndpoints().isEmpty() ? LocalEtcd.start(workDir) : null;
+        Client client = null;
+        QuotaManager quota = null;
+        Vertx vertx = null;
+        try {
+            String[] endpoints = local != null
+                    ? new String[] {local.endpoint()}
+                    : config.etcdEndpoints().toArray(String[]::new);
+            client = Client.builder().endpoints(endpoints).build();
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            QuotaManager.Builder builder = QuotaManager.builder(client)
+                    .namespace(config.namespace())
+                    .cacheTtl(config.cacheTtl())
+                    .lockLeaseTime(config.lockLeaseTime())
+                    .meterRegistry(registry);
+            Client forSources = client;
+            config.resources().forEach((name, source) ->
+                    builder.resource(name, source.handler(name, forSources, config.namespace())));
+            quota = builder.build();
+            vertx = Vertx.vertx();
+            HttpVerticle http = new HttpVerticle(config, quota, client, registry);
+            vertx.deployVerticle(http).toCompletionStage().toCompletableFuture()
+                    .get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Coordinator coordinator = new Coordinator(local, client, quota, vertx, http, config.host());
+            LOG.info("WOSLO coordinator listening on {} (etcd {}, namespace {}, resources {})", coordinator.baseUrl,
+                    local != null ? local.endpoint() + " (local)" : config.etcdEndpoints(), config.namespace(),
+                    config.resources().keySet());
+            return coordinator;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            stopAll(vertx, quota, client, local);
+            throw new IllegalStateException("interrupted while starting", e);
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+            stopAll(vertx, quota, client, local);
+            Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+            throw new IllegalStateException("cannot start the coordinator on " + config.host() + ":" + config.port()
+                    + ": " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Where it listens, e.g. {@code http://127.0.0.1:7070}. */
+    public String baseUrl() {
+        return baseUrl;
+    }
+
+    public int port() {
+        return http.actualPort();
+    }
+
+    /** Stops accepting requests, lets those in flight finish, then closes the manager, the client and a local etcd. */
+    @Override
+    public void close() {
+        stopAll(vertx, quota, client, localEtcd);
+        LOG.info("WOSLO coordinator on {} stopped", baseUrl);
+    }
+
+    private static void stopAll(Vertx vertx, QuotaManager quota, Client client, LocalEtcd local) {
+        if (vertx != null) {
+            try {
+                vertx.close().toCompletionStage().toCompletableFuture()
+                        .get(HttpVerticle.SHUTDOWN_GRACE.toMillis() + 5000, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.warn("the HTTP server did not stop cleanly: {}", e.toString());
+            }
+        }
+        if (quota != null) {
+            quota.close();
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (local != null) {
+            local.close();
+        }
+    }
+}

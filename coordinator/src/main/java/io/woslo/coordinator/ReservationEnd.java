@@ -1,0 +1,41 @@
+package io.woslo.coordinator;
+
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
+import io.woslo.quota.QuotaManager;
+
+/**
+ * {@code POST /v1/reservations/{id}/finally} (keeps the amounts: the seed's Finally) and
+ * {@code POST /v1/reservations/{id}/rollback} (gives them back): 204, or 404 when the id is unknown or the
+ * reservation already ended. Works for a reservation made by any coordinator instance.
+ */
+final class ReservationEnd implements Handler<RoutingContext> {
+    private final QuotaManager quota;
+    private final boolean rollback;
+
+    private ReservationEnd(QuotaManager quota, boolean rollback) {
+        this.quota = quota;
+        this.rollback = rollback;
+    }
+
+    static ReservationEnd finish(QuotaManager quota) {
+        return new ReservationEnd(quota, false);
+    }
+
+    static ReservationEnd rollback(QuotaManager quota) {
+        return new ReservationEnd(quota, true);
+    }
+
+    @Override
+    public void handle(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        Replies.whenDone(ctx, () -> rollback ? quota.rollbackStoredAsync(id) : quota.finishStoredAsync(id),
+                (c, ended) -> {
+                    if (ended) {
+                        c.response().setStatusCode(204).end();
+                    } else {
+                        c.fail(new ApiException(404, "not_found", "no open reservation with id '" + id + "'"));
+                    }
+                });
+    }
+}

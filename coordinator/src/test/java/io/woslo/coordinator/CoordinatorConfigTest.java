@@ -1,0 +1,161 @@
+package io.woslo.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class CoordinatorConfigTest {
+    private static final String FULL = """
+            http:  { host: 127.0.0.1, port: 7070, token: "" }
+            etcd:  { endpoints: ["http://127.0.0.1:2379"], namespace: /woslo }
+            quota:
+              cacheTtl: 3m
+              lockLeaseTime: 1m
+              resources:
+                CPUA: { source: static, used: 10, quota: 20 }
+                GPU:  { source: ledger, quota: 8, quotas: { vip: 64 } }
+                VM:   { source: http, usedUrl: "http://127.0.0.1:9000/used?account={account}", quotaUrl: "http://127.0.0.1:9000/quota?account={account}" }
+                DISK: { source: jdbc, url: "jdbc:postgresql://127.0.0.1/app", usedSql: "select count(*) from disks where account = ?", quotaSql: "select disk_quota from accounts where id = ?" }
+            """;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void theContractsExampleFileParses() {
+        CoordinatorConfig config = TestCoordinators.config(FULL).validate();
+        assertThat(config.host()).isEqualTo("127.0.0.1");
+        assertThat(config.port()).isEqualTo(7070);
+        assertThat(config.tokenRequired()).isFalse();
+        assertThat(config.etcdEndpoints()).containsExactly("http://127.0.0.1:2379");
+        assertThat(config.namespace()).isEqualTo("/woslo");
+        assertThat(config.cacheTtl()).isEqualTo(Duration.ofMinutes(3));
+        assertThat(config.lockLeaseTime()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(config.resources()).containsOnlyKeys("CPUA", "GPU", "VM", "DISK");
+        assertThat(config.resources().get("CPUA")).isEqualTo(new StaticSource(10, 20));
+        assertThat(config.resources().get("GPU")).isEqualTo(new LedgerSource(8, Map.of("vip", 64L)));
+        assertThat(config.resources().get("VM")).isInstanceOf(HttpSource.class);
+        assertThat(((JdbcSource) config.resources().get("DISK")).usedSql()).contains("from disks");
+    }
+
+    @Test
+    void defaultsFillWhatTheFileLeavesOut() {
+        CoordinatorConfig config = TestCoordinators.config("quota: { resources: { A: { source: static, quota: 1 } } }");
+        assertThat(config.host()).isEqualTo("127.0.0.1");
+        assertThat(config.port()).isEqualTo(7070);
+        assertThat(config.etcdEndpoints()).as("none: a local etcd is started").isEmpty();
+        assertThat(config.namespace()).isEqualTo("/woslo");
+        assertThat(config.cacheTtl()).isEqualTo(Duration.ofMinutes(3));
+    }
+
+    @Test
+    void flagsWinOverEnvironmentWhichWinsOverTheFile() throws IOException {
+        Path file = Files.writeString(dir.resolve("c.yaml"), FULL);
+        Map<String, String> env = Map.of("WOSLO_PORT", "8001", "WOSLO_ETCD_ENDPOINTS", "http://e1:2379,http://e2:2379",
+                "WOSLO_NAMESPACE", "/from-env", "WOSLO_TOKEN", "env-token");
+
+        CoordinatorConfig fileOnly = CommandLine.resolve(new String[] {"--config", file.toString()}, Map.of());
+        assertThat(fileOnly.port()).isEqualTo(7070);
+
+        CoordinatorConfig fromEnv = CommandLine.resolve(new String[] {"--config", file.toString()}, env);
+        assertThat(fromEnv.port()).isEqualTo(8001);
+        assertThat(fromEnv.etcdEndpoints()).containsExactly("http://e1:2379", "http://e2:2379");
+        assertThat(fromEnv.namespace()).isEqualTo("/from-env");
+        assertThat(fromEnv.token()).isEqualTo("env-token");
+
+        CoordinatorConfig fromFlags = CommandLine.resolve(new String[] {"--config", file.toString(), "--port", "9002",
+                "--etcd", "http://f:2379", "--namespace=/from-flag", "--token", "flag-token"}, env);
+        assertThat(fromFlags.port()).isEqualTo(9002);
+        assertThat(fromFlags.etcdEndpoints()).containsExactly("http://f:2379");
+        assertThat(fromFlags.namespace()).isEqualTo("/from-flag");
+        assertThat(fromFlags.token()).isEqualTo("flag-token");
+    }
+
+    @ParameterizedTest
+    @CsvSource({"3m, PT3M", "1m, PT1M", "30s, PT30S", "500ms, PT0.5S", "1m30s, PT1M30S", "2h, PT2H", "PT45S, PT45S"})
+    void durationsParse(String text, String expected) {
+        assertThat(Durations.parse("quota.cacheTtl", text)).isEqualTo(Duration.parse(expected));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"3 minutes", "m3", "3", "-1s", "0s", "1.5m", "3mm"})
+    void badDurationsAreNamed(String text) {
+        assertThatThrownBy(() -> Durations.parse("quota.cacheTtl", text))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("quota.cacheTtl").hasMessageContaining(text.trim());
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "http: { port: 70000 }                                                        | http.port     | 70000",
+        "http: { port: seventy }                                                      | http.port     | seventy",
+        "http: { prot: 1 }                                                            | http.prot     | known here",
+        "etcd: { endpoints: [\"127.0.0.1:2379\"] }                                    | etcd.endpoints | 127.0.0.1:2379",
+        "quota: { cacheTtl: soon }                                                    | quota.cacheTtl | soon",
+        "quota: { resources: { A: { source: magic } } }                               | quota.resources.A.source | magic",
+        "quota: { resources: { A: { source: static, quota: -3 } } }                   | quota.resources.A.quota | -3",
+        "quota: { resources: { A: { source: static } } }                              | quota.resources.A.quota | required",
+        "quota: { resources: { A: { source: static, quota: 1, qouta: 2 } } }          | quota.resources.A.qouta | unknown",
+        "quota: { resources: { A: { source: http, usedUrl: ftp://x, quotaUrl: http://y } } } | quota.resources.A.usedUrl | ftp://x",
+        "quota: { resources: { A: { source: jdbc, url: postgres://x, usedSql: a, quotaSql: b } } } | quota.resources.A.url | postgres://x",
+    })
+    void badValuesAreNamedInTheError(String yaml, String setting, String detail) {
+        assertThatThrownBy(() -> TestCoordinators.config(yaml))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(setting).hasMessageContaining(detail);
+    }
+
+    @Test
+    void badFlagsAndEnvironmentValuesAreNamed() {
+        assertThatThrownBy(() -> CommandLine.resolve(new String[] {"--port", "x1"}, Map.of()))
+                .hasMessageContaining("--port").hasMessageContaining("x1");
+        assertThatThrownBy(() -> CommandLine.resolve(new String[0], Map.of("WOSLO_PORT", "-5")))
+                .hasMessageContaining("WOSLO_PORT").hasMessageContaining("-5");
+        assertThatThrownBy(() -> CommandLine.resolve(new String[] {"--etcd", "nowhere"}, Map.of()))
+                .hasMessageContaining("--etcd").hasMessageContaining("nowhere");
+        assertThatThrownBy(() -> CommandLine.resolve(new String[] {"--colour", "red"}, Map.of()))
+                .hasMessageContaining("--colour");
+        assertThatThrownBy(() -> CommandLine.resolve(new String[] {"--config", dir.resolve("missing.yaml").toString()},
+                Map.of())).hasMessageContaining("missing.yaml");
+    }
+
+    @Test
+    void aNonLoopbackHostWithoutATokenIsRefused() {
+        String yaml = "http: { host: 0.0.0.0 }\nquota: { resources: { A: { source: static, quota: 1 } } }";
+        assertThatThrownBy(() -> TestCoordinators.config(yaml).validate())
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("0.0.0.0").hasMessageContaining("token");
+        assertThat(TestCoordinators.config(yaml).withToken("t").validate().host()).isEqualTo("0.0.0.0");
+        assertThat(TestCoordinators.config(yaml.replace("0.0.0.0", "localhost")).validate().tokenRequired()).isFalse();
+    }
+
+    @Test
+    void aConfigWithoutResourcesOrWithABadNamespaceIsRefused() {
+        assertThatThrownBy(() -> TestCoordinators.config("http: { port: 1 }").validate())
+                .hasMessageContaining("quota.resources");
+        assertThatThrownBy(() -> TestCoordinators.config(
+                "etcd: { namespace: woslo }\nquota: { resources: { A: { source: static, quota: 1 } } }").validate())
+                .hasMessageContaining("etcd.namespace").hasMessageContaining("woslo");
+    }
+
+    @Test
+    void theDemoConfigOfRunShIsValid() {
+        CoordinatorConfig demo = CoordinatorConfig.load(Path.of("../scripts/demo-config.yaml")).validate();
+        assertThat(demo.port()).isEqualTo(7070);
+        assertThat(demo.etcdEndpoints()).isEmpty();
+        assertThat(demo.resources()).containsExactly(Map.entry("CPUA", new StaticSource(10, 20)),
+                Map.entry("CPUB", new StaticSource(0, 20)), Map.entry("CPUC", new StaticSource(18, 20)),
+                Map.entry("CPUD", new StaticSource(20, 20)));
+        assertThat(List.copyOf(demo.resources().keySet())).containsExactly("CPUA", "CPUB", "CPUC", "CPUD");
+    }
+}

@@ -1,0 +1,82 @@
+package io.woslo.coordinator;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.Client;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.options.GetOption;
+import io.woslo.testing.EtcdCluster;
+import io.woslo.testing.TestTimeouts;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/** Coordinators started in the test JVM on free ports, each test class on its own namespace, and raw etcd reads. */
+final class TestCoordinators {
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TestCoordinators() {
+    }
+
+    static String freshNamespace(String label) {
+        return "/" + label + "-" + UUID.randomUUID();
+    }
+
+    /** A config from YAML, as the file would give it. */
+    static CoordinatorConfig config(String yaml) {
+        try {
+            return CoordinatorConfig.parse(YAML.readTree(yaml));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A coordinator on a free loopback port over {@code etcd}, with the given resources block (YAML). */
+    static Coordinator start(EtcdCluster etcd, String namespace, String token, String resourcesYaml) {
+        String yaml = "http: { host: 127.0.0.1, port: 0, token: \"" + (token == null ? "" : token) + "\" }\n"
+                + "etcd: { endpoints: \"" + etcd.endpointList() + "\", namespace: " + namespace + " }\n"
+                + "quota:\n  cacheTtl: 3m\n  lockLeaseTime: 30s\n  resources:\n" + resourcesYaml.indent(4);
+        return Coordinator.start(config(yaml), Path.of("target"));
+    }
+
+    /** The seed's four resources with fixed figures. */
+    static final String SEED_RESOURCES = """
+            CPUA: { source: static, used: 10, quota: 20 }
+            CPUB: { source: static, used: 0, quota: 20 }
+            CPUC: { source: static, used: 18, quota: 20 }
+            CPUD: { source: static, used: 20, quota: 20 }
+            """;
+
+    /** The raw counter JSON at {@code <ns>/quota/<account>/<resource>}, or null when absent. */
+    static JsonNode counter(Client raw, String namespace, String account, String resource) {
+        List<KeyValue> kvs = get(raw, namespace + "/quota/" + KeyNames.escape(account) + "/"
+                + KeyNames.escape(resource), false);
+        try {
+            return kvs.isEmpty() ? null : JSON.readTree(kvs.get(0).getValue().getBytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The number of keys under {@code prefix}. */
+    static int keysUnder(Client raw, String prefix) {
+        return get(raw, prefix, true).size();
+    }
+
+    private static List<KeyValue> get(Client raw, String key, boolean prefix) {
+        try {
+            return raw.getKVClient().get(ByteSequence.from(key, UTF_8), GetOption.builder().isPrefix(prefix).build())
+                    .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS).getKvs();
+        } catch (Exception e) {
+            throw new IllegalStateException("raw etcd read of " + key + " failed", e);
+        }
+    }
+}
