@@ -40,7 +40,7 @@ class StoredReservationIT {
         return QuotaManager.builder(client)
                 .namespace(namespace)
                 .lockLeaseTime(Duration.ofSeconds(2))
-                .resource("CPUA", new SeedExampleIT.FixedHandler(10, 20))
+                .resource("CPUA", new FixedHandler(10, 20))
                 .build();
     }
 
