@@ -205,8 +205,12 @@ public final class QuotaManager implements AutoCloseable {
                 .thenCompose(current -> {
                     List<String> stale = stale(current);
                     if (!stale.isEmpty() && mayRefresh) {
+                        // A missing counter means the account is new here: load every resource at once, so that
+                        // the account's next reservations need no write lock (which waits for open reservations).
+                        boolean anyMissing = current.values().stream().anyMatch(c -> !c.exists());
+                        String[] toRefresh = anyMissing ? new String[0] : stale.toArray(String[]::new);
                         return unlock(lock)
-                                .thenCompose(v -> refreshAsync(account, false, stale.toArray(String[]::new)))
+                                .thenCompose(v -> refreshAsync(account, false, toRefresh))
                                 .thenCompose(refreshed -> reserve(account, wanted, false));
                     }
                     return quotas

@@ -155,6 +155,28 @@ class QuotaRefreshIT {
         });
     }
 
+    /**
+     * Regression: the first reservation of a new account used to load only its own resources, so a reservation of
+     * another resource while the first was open waited for the write lock behind it (over HTTP: 503, not 409).
+     */
+    @Test
+    void aNewAccountsFirstReservationLoadsEveryResourceSoTheNextDoesNotWaitForIt(EtcdCluster etcd) throws Exception {
+        QuotaManager quota = QuotaManager.builder(etcd.newClient()).namespace(namespace)
+                .resource("CPUA", new FixedHandler(10, 20))
+                .resource("CPUC", new FixedHandler(18, 20))
+                .build();
+        closeables.add(quota);
+
+        try (Reservation open = quota.prepareOccupying(account, Map.of("CPUA", 1L))) {
+            assertThat(raw.used(account, "CPUC")).as("loaded with the first reservation").isEqualTo(18);
+            CompletableFuture<Reservation> second = quota.prepareOccupyingAsync(account, Map.of("CPUC", 3L));
+
+            assertThat(second).failsWithin(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS)
+                    .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .withCauseInstanceOf(QuotaExceededException.class);
+        }
+    }
+
     private QuotaManager manager(Client client, MutableHandler cpu) {
         QuotaManager quota = QuotaManager.builder(client).namespace(namespace).resource("CPUA", cpu).build();
         closeables.add(quota);
