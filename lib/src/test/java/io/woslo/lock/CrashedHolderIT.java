@@ -37,14 +37,11 @@ class CrashedHolderIT extends LockItSupport {
             DistributedLock next = locks(client).writeLock("crashed", 8, Duration.ofSeconds(30));
 
             boolean freedByTheCrashAlone = next.tryLock(Duration.ZERO);
-            long started = System.nanoTime();
             boolean gotIt = next.tryLock(CHILD_LEASE.plus(MARGIN));
-            Duration waited = Duration.ofNanos(System.nanoTime() - started);
 
             assertThat(freedByTheCrashAlone).as("the dead holder's key outlives its process until the lease ends")
                     .isFalse();
             assertThat(gotIt).as("taken within lease %s + margin %s", CHILD_LEASE, MARGIN).isTrue();
-            assertThat(waited).isLessThanOrEqualTo(CHILD_LEASE.plus(MARGIN));
             assertThat(next.fencingToken()).isGreaterThan(childToken);
             next.unlock();
         } finally {

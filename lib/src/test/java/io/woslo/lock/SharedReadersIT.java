@@ -35,10 +35,10 @@ class SharedReadersIT extends LockItSupport {
         LockInfo info = locks(client).inspect("shared");
         List<String> keys = rawKeys(client, "shared");
         release.countDown();
-        CompletableFuture.allOf(readers.toArray(CompletableFuture[]::new))
-                .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
 
         assertThat(everyoneHolds).as("all %d readers held the lock together", READERS).isTrue();
+        CompletableFuture.allOf(readers.toArray(CompletableFuture[]::new))
+                .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
         assertThat(info.mode()).isEqualTo(LockMode.READ);
         assertThat(info.holders()).containsExactlyInAnyOrder(1L, 2L, 3L, 4L);
         assertThat(info.waiting()).isZero();
