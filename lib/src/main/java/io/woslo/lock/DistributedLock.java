@@ -56,6 +56,8 @@ public interface DistributedLock extends AutoCloseable {
      *
      * @throws LockTimeoutException when the lease time passed first; the caller's queue entry is gone from etcd
      * @throws LockUnavailableException when etcd could not be reached within the operation timeout
+     * @throws LockException when the calling thread is interrupted while waiting (its interrupt flag stays set); the
+     *         abandoned acquisition is given back as soon as it is granted, so it never holds the lock for nobody
      */
     void lock();
 
