@@ -26,7 +26,7 @@ class KeepAliveIT extends LockItSupport {
 
         assertThat(otherGotIt).isFalse();
         assertThat(rawKeys(client, "kept")).isEqualTo(keptKeys).hasSize(1);
-        assertThat(LeaseIT.ttlOf(client, rawEntries(client, "kept").get(0)).getTTL()).isPositive();
+        assertThat(ttlOf(client, rawEntries(client, "kept").get(0)).getTTL()).isPositive();
         assertThat(kept.isHeld()).isTrue();
 
         kept.unlock();

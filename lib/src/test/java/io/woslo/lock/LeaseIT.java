@@ -5,13 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.lease.LeaseTimeToLiveResponse;
-import io.etcd.jetcd.options.LeaseOption;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** A lock lives on an etcd lease of its lease time, never renewed (without keep-alive). */
@@ -71,10 +69,5 @@ class LeaseIT extends LockItSupport {
         assertThat(entries).hasSize(2);
         assertThat(entries.get(0).getLease()).isNotZero().isNotEqualTo(entries.get(1).getLease());
         assertThat(ttlOf(client, entries.get(0)).getGrantedTTL()).isEqualTo(lease.toSeconds());
-    }
-
-    static LeaseTimeToLiveResponse ttlOf(Client client, KeyValue entry) throws Exception {
-        return client.getLeaseClient().timeToLive(entry.getLease(), LeaseOption.DEFAULT)
-                .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
     }
 }

@@ -5,7 +5,9 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.lease.LeaseTimeToLiveResponse;
 import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.LeaseOption;
 import io.woslo.testing.TestTimeouts;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,6 +66,12 @@ abstract class LockItSupport {
     /** The names of {@link #rawEntries}, as strings. */
     protected List<String> rawKeys(Client client, String escapedKey) throws Exception {
         return rawEntries(client, escapedKey).stream().map(kv -> kv.getKey().toString(UTF_8)).toList();
+    }
+
+    /** What etcd says about the lease of one lock entry: {@code getGrantedTTL()} and the remaining {@code getTTL()}. */
+    protected static LeaseTimeToLiveResponse ttlOf(Client client, KeyValue entry) throws Exception {
+        return client.getLeaseClient().timeToLive(entry.getLease(), LeaseOption.DEFAULT)
+                .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**

@@ -7,9 +7,11 @@ import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -93,7 +95,7 @@ class MutualExclusionIT extends LockItSupport {
     void noWriteIntervalOverlapsAnyOtherHoldersInterval() throws Exception {
         int perThread = 60;
         AtomicLong sequence = new AtomicLong();
-        List<Interval> intervals = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Interval> intervals = Collections.synchronizedList(new ArrayList<>());
 
         runOnAllThreads(thread -> {
             Random random = new Random(thread);
@@ -114,16 +116,15 @@ class MutualExclusionIT extends LockItSupport {
         List<Interval> all = List.copyOf(intervals);
         assertThat(all).hasSize(THREADS * perThread);
         assertThat(all).anyMatch(i -> i.mode() == LockMode.READ).anyMatch(i -> i.mode() == LockMode.WRITE);
+        List<String> overlaps = new ArrayList<>();
         for (Interval write : all) {
-            if (write.mode() != LockMode.WRITE) {
-                continue;
-            }
             for (Interval other : all) {
-                if (other != write) {
-                    assertThat(write.overlaps(other)).as("%s overlaps %s", write, other).isFalse();
+                if (write.mode() == LockMode.WRITE && other != write && write.overlaps(other)) {
+                    overlaps.add(write + " overlaps " + other);
                 }
             }
         }
+        assertThat(overlaps).isEmpty();
     }
 
     private RwLocks instance(long thread) {
@@ -142,7 +143,7 @@ class MutualExclusionIT extends LockItSupport {
                 try {
                     worker.run(thread);
                 } catch (Exception e) {
-                    throw new java.util.concurrent.CompletionException(e);
+                    throw new CompletionException(e);
                 }
             }, pool));
         }
