@@ -83,6 +83,8 @@ public final class LockEngine implements AutoCloseable {
      * Enqueues and waits for the lock. Completes with the acquisition, with {@code null} when {@code maxWait}
      * passed first (the entry is gone from etcd by then), or exceptionally with {@link EtcdUnavailableException}.
      * A {@code maxWait} of zero means one look: the lock is taken only if nothing blocks it at the enqueue.
+     * {@code maxWait} bounds the wait for other holders, not etcd's answers (each bounded by the operation timeout):
+     * when it passes before the first look at the queue, the attempt still takes that one look.
      */
     public CompletableFuture<Acquisition> acquire(String lockKey, boolean write, long ownerId, Duration leaseTime,
                                                   boolean keepAlive, Duration maxWait) {
@@ -91,7 +93,10 @@ public final class LockEngine implements AutoCloseable {
         }
         Attempt attempt = new Attempt(lockKey, write, ownerId, leaseTime, keepAlive);
         attempt.start(maxWait);
-        return attempt.result;
+        // An attempt that gave up reports it only once its entry is gone from etcd, as the lock API promises.
+        return attempt.result.thenCompose(acquisition -> acquisition != null
+                ? CompletableFuture.completedFuture(acquisition)
+                : attempt.removed.thenApply(ignored -> null));
     }
 
     /**
@@ -155,6 +160,8 @@ public final class LockEngine implements AutoCloseable {
     /** One acquisition in progress: a small state machine driven by etcd callbacks, never blocking a thread. */
     private final class Attempt {
         final CompletableFuture<Acquisition> result = new CompletableFuture<>();
+        /** Completes when {@link #cleanUp} has finished removing the entry (or found nothing to remove). */
+        final CompletableFuture<Void> removed = new CompletableFuture<>();
         final String lockKey;
         final boolean write;
         final long ownerId;
@@ -262,13 +269,11 @@ public final class LockEngine implements AutoCloseable {
                 grant();
                 return;
             }
-            if (noWait) {
-                if (result.complete(null)) {
-                    cleanUp();
-                }
+            waited = true;
+            if (noWait) { // a one-look attempt, or the deadline passed before this look: give up now
+                giveUp();
                 return;
             }
-            waited = true;
             awaitDelete(blocker.key())
                     .thenCompose(ignored -> readQueueUpToMine())
                     .thenAccept(this::evaluate)
@@ -324,13 +329,22 @@ public final class LockEngine implements AutoCloseable {
             return gone;
         }
 
+        /**
+         * The wait is over. An attempt already waiting behind a blocker gives up; one that has not looked at the
+         * queue yet (its lease grant or enqueue still in flight) becomes a one-look attempt, so a short wait on a
+         * free lock still takes it, and a slow etcd is reported by the operation timeout, not by the wait.
+         * {@code noWait} is written before {@code waited} is read here, and the other way round in
+         * {@link #evaluate}, so at least one of the two sides gives up.
+         */
         void onDeadline() {
-            boolean etcdAnswered = leaseId != 0;
-            boolean ended = etcdAnswered
-                    ? result.complete(null)
-                    : result.completeExceptionally(new EtcdUnavailableException(
-                            "etcd did not answer the lease grant for lock '" + lockKey + "' in time", null));
-            if (ended) {
+            noWait = true;
+            if (waited) {
+                giveUp();
+            }
+        }
+
+        void giveUp() {
+            if (result.complete(null)) {
                 cleanUp();
             }
         }
@@ -353,14 +367,19 @@ public final class LockEngine implements AutoCloseable {
                 stream.close();
             }
             long lease = leaseToRevoke.getAndSet(0);
-            if (lease != 0) {
-                Futures.bounded(leases.revoke(lease), opTimeout, "a lease revoke").whenComplete((r, e) -> {
-                    if (e != null && !Futures.isNotFound(e)) {
-                        LOG.warn("could not remove the queue entry of lock '{}' (it ends with its lease): {}",
-                                lockKey, e.getMessage());
-                    }
-                });
+            if (lease == 0) {
+                if (leaseId == 0) {
+                    removed.complete(null); // no lease yet, so no entry; one granted later is revoked in start()
+                }
+                return; // otherwise the call that took the lease completes `removed` once it is revoked
             }
+            Futures.bounded(leases.revoke(lease), opTimeout, "a lease revoke").whenComplete((r, e) -> {
+                if (e != null && !Futures.isNotFound(e)) {
+                    LOG.warn("could not remove the queue entry of lock '{}' (it ends with its lease): {}",
+                            lockKey, e.getMessage());
+                }
+                removed.complete(null);
+            });
         }
     }
 

@@ -56,13 +56,16 @@ public interface DistributedLock extends AutoCloseable {
      *
      * @throws LockTimeoutException when the lease time passed first; the caller's queue entry is gone from etcd
      * @throws LockUnavailableException when etcd could not be reached within the operation timeout
+     * @throws LockException when the calling thread is interrupted while waiting (its interrupt flag stays set); the
+     *         abandoned acquisition is given back as soon as it is granted, so it never holds the lock for nobody
      */
     void lock();
 
     /**
      * Takes the lock if it can within {@code wait} (capped at the lease time, since the queue entry lives on the
      * lease). {@link Duration#ZERO} takes it only if it is free now. Returns false otherwise, with the caller's
-     * queue entry gone from etcd.
+     * queue entry gone from etcd. {@code wait} bounds the wait for other holders; etcd's answers are bounded by the
+     * operation timeout, so even a wait shorter than one round trip takes a free lock.
      *
      * @throws LockUnavailableException when etcd could not be reached within the operation timeout
      */

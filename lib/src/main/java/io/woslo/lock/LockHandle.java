@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +64,7 @@ final class LockHandle implements DistributedLock {
 
     @Override
     public CompletableFuture<Void> lockAsync() {
-        return take(leaseTime).thenApply(acquired -> {
+        return take(leaseTime, acquired -> {
             if (!acquired) {
                 throw new LockTimeoutException(key(), leaseTime);
             }
@@ -79,19 +80,47 @@ final class LockHandle implements DistributedLock {
         if (wait.isNegative()) {
             throw new IllegalArgumentException("wait must not be negative, got " + wait);
         }
-        return take(wait.compareTo(leaseTime) > 0 ? leaseTime : wait);
+        return take(wait.compareTo(leaseTime) > 0 ? leaseTime : wait, acquired -> acquired);
     }
 
-    private CompletableFuture<Boolean> take(Duration maxWait) {
-        return RwLocks.mapFailures(holds.take(holdKey, write, leaseTime, keepAlive, maxWait).thenApply(hold -> {
-            if (hold == null) {
-                return false;
+    /**
+     * Takes a hold and completes the returned future with {@code outcome} of whether it was taken. The returned
+     * future is the caller's: if the caller cancels it before the hold is granted (as a blocking {@code lock()} does
+     * when its thread is interrupted), the hold is given back as soon as it is granted, so that nobody is left
+     * holding a lock that no caller knows of.
+     */
+    private <T> CompletableFuture<T> take(Duration maxWait, Function<Boolean, T> outcome) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        holds.take(holdKey, write, leaseTime, keepAlive, maxWait).whenComplete((hold, error) -> {
+            if (error != null) {
+                result.completeExceptionally(RwLocks.toLockException(error));
+                return;
             }
-            synchronized (taken) {
-                taken.push(hold);
+            if (hold != null) {
+                synchronized (taken) {
+                    taken.push(hold);
+                }
             }
-            return true;
-        }));
+            boolean delivered;
+            try {
+                delivered = result.complete(outcome.apply(hold != null));
+            } catch (RuntimeException e) {
+                delivered = result.completeExceptionally(e);
+            }
+            if (!delivered && hold != null) {
+                LOG.info("the wait for '{}' by owner {} was abandoned before the lock was granted; releasing it",
+                        key(), ownerId());
+                synchronized (taken) {
+                    taken.removeFirstOccurrence(hold);
+                }
+                holds.release(hold).exceptionally(e -> {
+                    LOG.warn("could not release the abandoned hold of '{}' (it ends with its lease): {}", key(),
+                            e.toString());
+                    return null;
+                });
+            }
+        });
+        return result;
     }
 
     @Override
