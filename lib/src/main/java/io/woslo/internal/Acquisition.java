@@ -8,10 +8,12 @@ import io.etcd.jetcd.support.CloseableClient;
  * @param lockKey the lock's name
  * @param entryKey the etcd key of the entry
  * @param write whether it is the write lock
- * @param leaseId the lease the entry lives on, owned by this acquisition alone
+ * @param leaseId the lease the entry lives on
  * @param revision the entry's create revision, the fencing token
  * @param keepAlive the lease's keep-alive stream in keep-alive mode, else null
+ * @param ownsLease whether the lease is this acquisition's alone (released by revoking it) or shared with other
+ *                  entries (released by deleting the entry)
  */
 public record Acquisition(String lockKey, String entryKey, boolean write, long leaseId, long revision,
-                          CloseableClient keepAlive) {
+                          CloseableClient keepAlive, boolean ownsLease) {
 }

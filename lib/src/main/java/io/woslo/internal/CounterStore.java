@@ -62,6 +62,17 @@ public final class CounterStore {
                 });
     }
 
+    /** Every counter of {@code account} as stored, by key (one round trip). */
+    public CompletableFuture<Map<String, KeyValue>> readAll(String account) {
+        return Futures.bounded(kv.get(bytes(layout.quotaPrefix(account)), GetOption.builder().isPrefix(true).build()),
+                        opTimeout, "a read of the counters of account '" + account + "'")
+                .thenApply(response -> {
+                    Map<String, KeyValue> out = new LinkedHashMap<>();
+                    response.getKvs().forEach(kv -> out.put(Json.string(kv.getKey()), kv));
+                    return out;
+                });
+    }
+
     /**
      * Applies {@code plan} atomically: the plan sees the current counters of {@code resources} and returns the new
      * values of those it changes (an empty map changes nothing). It may throw to refuse the change, e.g. when quota

@@ -61,6 +61,7 @@ public final class LockEngine implements AutoCloseable {
     private final KeyLayout layout;
     private final Duration opTimeout;
     private final ScheduledExecutorService timer;
+    private final GroupDeleter deletes;
 
     public LockEngine(Client client, KeyLayout layout, Duration opTimeout) {
         this.kv = client.getKVClient();
@@ -68,6 +69,7 @@ public final class LockEngine implements AutoCloseable {
         this.watches = client.getWatchClient();
         this.layout = layout;
         this.opTimeout = opTimeout;
+        this.deletes = new GroupDeleter(kv, opTimeout);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "woslo-lock-timer");
             t.setDaemon(true);
@@ -88,10 +90,20 @@ public final class LockEngine implements AutoCloseable {
      */
     public CompletableFuture<Acquisition> acquire(String lockKey, boolean write, long ownerId, Duration leaseTime,
                                                   boolean keepAlive, Duration maxWait) {
+        return acquire(lockKey, write, ownerId, leaseTime, keepAlive, maxWait, EnqueueGuard.NONE);
+    }
+
+    /**
+     * {@link #acquire(String, boolean, long, Duration, boolean, Duration)} with {@code guard}'s compares and writes
+     * in the enqueue transaction. When the compares fail, nothing is enqueued and the future fails with
+     * {@link EnqueueGuard.ConflictException}.
+     */
+    public CompletableFuture<Acquisition> acquire(String lockKey, boolean write, long ownerId, Duration leaseTime,
+                                                  boolean keepAlive, Duration maxWait, EnqueueGuard guard) {
         if (maxWait.isNegative()) {
             throw new IllegalArgumentException("maxWait must not be negative, got " + maxWait);
         }
-        Attempt attempt = new Attempt(lockKey, write, ownerId, leaseTime, keepAlive);
+        Attempt attempt = new Attempt(lockKey, write, ownerId, leaseTime, keepAlive, guard);
         attempt.start(maxWait);
         // An attempt that gave up reports it only once its entry is gone from etcd, as the lock API promises.
         return attempt.result.thenCompose(acquisition -> acquisition != null
@@ -104,6 +116,9 @@ public final class LockEngine implements AutoCloseable {
      * {@code false} when the lease had already ended (the lock was lost before), {@code true} otherwise.
      */
     public CompletableFuture<Boolean> release(Acquisition acquisition) {
+        if (!acquisition.ownsLease()) {
+            return deletes.delete(acquisition.entryKey());
+        }
         if (acquisition.keepAlive() != null) {
             acquisition.keepAlive().close();
         }
@@ -117,6 +132,25 @@ public final class LockEngine implements AutoCloseable {
                     }
                     throw new java.util.concurrent.CompletionException(Futures.unwrap(error));
                 });
+    }
+
+    /** A new, unique queue entry key for {@code lockKey} on {@code leaseId}. */
+    public String newEntryKey(String lockKey, boolean write, long leaseId) {
+        return layout.lockPrefix(lockKey) + QueueEntry.entryName(write, leaseId, SEQUENCE.incrementAndGet());
+    }
+
+    /** The prefix under which {@code lockKey}'s write entries live: a range over it finds the writers. */
+    public String writersPrefix(String lockKey) {
+        return layout.lockPrefix(lockKey) + "w-";
+    }
+
+    /** The value of a queue entry: who holds or waits, for people reading etcd. */
+    public static ByteSequence entryValue(boolean write, long ownerId, Duration leaseTime) {
+        return Json.write(Map.of(
+                "owner", ownerId,
+                "mode", write ? "write" : "read",
+                "holder", HOLDER,
+                "leaseSeconds", leaseTime.toSeconds()));
     }
 
     /** Reads the queue of one lock: the entries in create-revision order with their stored values. */
@@ -167,6 +201,7 @@ public final class LockEngine implements AutoCloseable {
         final long ownerId;
         final Duration leaseTime;
         final boolean keepAlive;
+        final EnqueueGuard guard;
         final String prefix;
         final AtomicLong leaseToRevoke = new AtomicLong();
         volatile long leaseId;
@@ -177,7 +212,8 @@ public final class LockEngine implements AutoCloseable {
         volatile Watch.Watcher watcher;
         volatile CloseableClient keepAliveStream;
 
-        Attempt(String lockKey, boolean write, long ownerId, Duration leaseTime, boolean keepAlive) {
+        Attempt(String lockKey, boolean write, long ownerId, Duration leaseTime, boolean keepAlive, EnqueueGuard guard) {
+            this.guard = guard;
             this.lockKey = lockKey;
             this.write = write;
             this.ownerId = ownerId;
@@ -215,20 +251,25 @@ public final class LockEngine implements AutoCloseable {
         }
 
         CompletableFuture<List<QueueEntry>> enqueue() {
-            entryKey = prefix + QueueEntry.entryName(write, leaseId, SEQUENCE.incrementAndGet());
+            entryKey = newEntryKey(lockKey, write, leaseId);
             ByteSequence key = bytes(entryKey);
-            ByteSequence value = Json.write(Map.of(
-                    "owner", ownerId,
-                    "mode", write ? "write" : "read",
-                    "holder", HOLDER,
-                    "leaseSeconds", leaseTime.toSeconds()));
+            List<Cmp> compares = new ArrayList<>(guard.compares());
+            compares.add(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)));
+            List<Op> ops = new ArrayList<>(guard.writes());
+            ops.add(Op.put(key, entryValue(write, ownerId, leaseTime), PutOption.builder().withLeaseId(leaseId).build()));
+            ops.add(Op.get(bytes(prefix), queueRange(0, true)));
             CompletableFuture<TxnResponse> txn = kv.txn()
-                    .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-                    .Then(Op.put(key, value, PutOption.builder().withLeaseId(leaseId).build()),
-                            Op.get(bytes(prefix), queueRange(0, true)))
+                    .If(compares.toArray(Cmp[]::new))
+                    .Then(ops.toArray(Op[]::new))
                     .commit();
             return Futures.bounded(txn, opTimeout, "the enqueue of lock '" + lockKey + "'")
-                    .thenApply(response -> entries(response.getGetResponses().get(0)));
+                    .thenApply(response -> {
+                        if (!response.isSucceeded()) {
+                            throw new EnqueueGuard.ConflictException("the guarded keys of lock '" + lockKey
+                                    + "' changed before the enqueue");
+                        }
+                        return entries(response.getGetResponses().get(0));
+                    });
         }
 
         CompletableFuture<List<QueueEntry>> readQueueUpToMine() {
@@ -286,7 +327,8 @@ public final class LockEngine implements AutoCloseable {
                     ? Futures.bounded(leases.keepAliveOnce(leaseId), opTimeout, "a lease refresh for lock '" + lockKey + "'")
                     : CompletableFuture.completedFuture(null);
             ready.thenRun(() -> {
-                Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream);
+                Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream,
+                        true);
                 if (result.complete(acquisition)) {
                     leaseToRevoke.set(0);
                 } else {

@@ -3,10 +3,15 @@ package io.woslo.quota;
 import static io.woslo.internal.Json.bytes;
 
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
 import io.woslo.internal.Counter;
 import io.woslo.internal.Acquisition;
 import io.woslo.internal.CounterStore;
+import io.woslo.internal.EnqueueGuard;
 import io.woslo.internal.EtcdUnavailableException;
 import io.woslo.internal.Futures;
 import io.woslo.internal.KeyLayout;
@@ -92,6 +97,7 @@ public final class QuotaManager implements AutoCloseable {
     private final RwLocks locks;
     private final LockEngine accountLocks;
     private final StoredReservations stored;
+    private final FastReservations fast;
     private final CounterStore counters;
     private final Map<String, UsedQuotaHandler> handlers;
     private final Duration cacheTtl;
@@ -116,6 +122,8 @@ public final class QuotaManager implements AutoCloseable {
         this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout);
         this.counters = new CounterStore(b.client, layout, b.operationTimeout);
         this.stored = new StoredReservations(this, b.client, layout, b.operationTimeout, b.lockLeaseTime);
+        this.fast = new FastReservations(this, b.client, layout, accountLocks, b.operationTimeout, b.lockLeaseTime,
+                this::isStale);
         this.handlers = Map.copyOf(b.handlers);
         this.cacheTtl = b.cacheTtl;
         this.lockLeaseTime = b.lockLeaseTime;
@@ -172,7 +180,9 @@ public final class QuotaManager implements AutoCloseable {
             return CompletableFuture.completedFuture(QuotaReservation.noop(this, account));
         }
         CompletableFuture<Reservation> reserved = etcdHealthy
-                ? reserve(account, wanted, true).thenApply(r -> new QuotaReservation(this, r))
+                ? fast.reserve(account, wanted)
+                        .thenCompose(r -> r != null ? CompletableFuture.completedFuture(r) : reserve(account, wanted, true))
+                        .thenApply(r -> (Reservation) new QuotaReservation(this, r))
                 : CompletableFuture.failedFuture(new EtcdUnavailableException(
                         "etcd failed its last health probe", null));
         return reserved.handle((reservation, error) -> {
@@ -243,14 +253,27 @@ public final class QuotaManager implements AutoCloseable {
     }
 
     private List<String> stale(Map<String, VersionedCounter> current) {
-        long oldest = clock.millis() - cacheTtl.toMillis();
         List<String> stale = new ArrayList<>();
         current.forEach((resource, versioned) -> {
-            if (!versioned.exists() || versioned.counter().refreshedAt() < oldest) {
+            if (!versioned.exists() || isStale(versioned.counter())) {
                 stale.add(resource);
             }
         });
         return stale;
+    }
+
+    /** Whether a counter is older than the cache TTL and must be refreshed before it is used. */
+    boolean isStale(Counter counter) {
+        return counter.refreshedAt() < clock.millis() - cacheTtl.toMillis();
+    }
+
+    long nowMillis() {
+        return clock.millis();
+    }
+
+    /** The current quota of each resource from its handler, on the handler executor. */
+    CompletableFuture<Map<String, Long>> queryQuotas(String account, Set<String> resources) {
+        return queryAll(account, resources, UsedQuotaHandler::queryQuota);
     }
 
     /**
@@ -670,14 +693,38 @@ public final class QuotaManager implements AutoCloseable {
      * {@link QuotaUnavailableException} when it is not granted in time.
      */
     CompletableFuture<Acquisition> lockAccount(String account, boolean write, Duration wait) {
-        return accountLocks.acquire(lockKey(account), write, newOwnerId(), lockLeaseTime, false, wait)
-                .thenApply(lock -> {
-                    if (lock == null) {
-                        throw new QuotaUnavailableException("the " + (write ? "write" : "read") + " lock of account '"
-                                + account + "' was not acquired within " + wait, null);
-                    }
-                    return lock;
-                });
+        CompletableFuture<Acquisition> acquired = write
+                ? writeLockAccount(account, wait, System.nanoTime() + operationTimeout.toNanos())
+                : accountLocks.acquire(lockKey(account), false, newOwnerId(), lockLeaseTime, false, wait);
+        return acquired.thenApply(lock -> {
+            if (lock == null) {
+                throw new QuotaUnavailableException("the " + (write ? "write" : "read") + " lock of account '"
+                        + account + "' was not acquired within " + wait, null);
+            }
+            return lock;
+        });
+    }
+
+    /**
+     * Queues for the account's write lock while touching every counter of the account in the same transaction
+     * (each rewritten as it is), so that a fast-path reservation prepared before this writer queued fails its
+     * compare and sees the writer ({@link FastReservations}). Retried while counters change under it.
+     */
+    private CompletableFuture<Acquisition> writeLockAccount(String account, Duration wait, long deadline) {
+        return counters.readAll(account).thenCompose(current -> {
+            List<Cmp> compares = new ArrayList<>();
+            List<Op> touches = new ArrayList<>();
+            current.forEach((key, kv) -> {
+                compares.add(new Cmp(kv.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())));
+                touches.add(Op.put(kv.getKey(), kv.getValue(), PutOption.DEFAULT));
+            });
+            return accountLocks.acquire(lockKey(account), true, newOwnerId(), lockLeaseTime, false, wait,
+                            new EnqueueGuard(compares, touches))
+                    .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EnqueueGuard.ConflictException
+                            && System.nanoTime() < deadline
+                            ? writeLockAccount(account, wait, deadline)
+                            : CompletableFuture.failedFuture(error));
+        });
     }
 
     /** Releases an account lock; the returned future completes when its key is gone (or failed to go). */

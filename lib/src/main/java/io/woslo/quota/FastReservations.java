@@ -1,0 +1,385 @@
+package io.woslo.quota;
+
+import static io.woslo.internal.Json.bytes;
+
+import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.CmpTarget;
+import io.etcd.jetcd.op.Op;
+import io.etcd.jetcd.options.GetOption;
+import io.etcd.jetcd.options.PutOption;
+import io.woslo.internal.Acquisition;
+import io.woslo.internal.Counter;
+import io.woslo.internal.EtcdUnavailableException;
+import io.woslo.internal.Futures;
+import io.woslo.internal.Json;
+import io.woslo.internal.KeyLayout;
+import io.woslo.internal.LeasePool;
+import io.woslo.internal.LockEngine;
+import io.woslo.internal.VersionedCounter;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Predicate;
+
+/**
+ * The fast path of {@link QuotaManager#prepareOccupying}: the account's read-lock entry and the counter update in
+ * ONE transaction, and concurrent reservations of one account in this process coalesced into that transaction.
+ *
+ * <p><b>Why it is safe.</b> Taking a read lock means no writer queued before the reader. Writers of an account's
+ * lock (refreshes) touch every counter of the account in the transaction that queues them (see
+ * {@link QuotaManager#lockAccount}). This path remembers each counter's mod revision from its last read or write,
+ * made together with a look at the writers' entries; its transaction compares those revisions. If it commits, no
+ * counter changed since that look, hence no writer queued since, and none was queued at the look: the reader's entry
+ * is queued with no writer before it, exactly as the lock engine would have granted it. If the compare fails, the
+ * transaction's else branch returns the current counters and writers, and the batch is planned again on them. When a
+ * writer is queued, or a counter is missing or stale, requests go to the slow path (lock, read, refresh if needed,
+ * compare-and-swap), which waits for the writer as the lock requires.
+ *
+ * <p><b>Coalescing.</b> While one transaction for an account is in flight, further reservations of that account
+ * queue in this process; the next transaction carries up to {@link #MAX_BATCH} of them, each with its own lock
+ * entry and its own outcome: requests are planned in arrival order, each all-or-nothing, and one that does not fit
+ * is refused with the figures it saw. Entries live on a shared lease from a {@link LeasePool}, so no lease grant is
+ * made per reservation; closing one deletes its entry (grouped with other deletes in flight).
+ */
+final class FastReservations {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FastReservations.class);
+    /** Reservations per transaction; with their counters and reads this stays under etcd's 128 operations. */
+    static final int MAX_BATCH = 48;
+
+    private final QuotaManager manager;
+    private final KV kv;
+    private final KeyLayout layout;
+    private final LockEngine engine;
+    private final LeasePool leases;
+    private final Duration opTimeout;
+    private final Duration leaseTime;
+    private final Predicate<Counter> stale;
+    private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
+
+    FastReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, LockEngine engine,
+                     Duration opTimeout, Duration leaseTime, Predicate<Counter> stale) {
+        this.manager = manager;
+        this.kv = client.getKVClient();
+        this.layout = layout;
+        this.engine = engine;
+        this.leases = new LeasePool(client.getLeaseClient(), leaseTime, opTimeout);
+        this.opTimeout = opTimeout;
+        this.leaseTime = leaseTime;
+        this.stale = stale;
+    }
+
+    /**
+     * Reserves on the fast path. Completes with the reservation, with {@code null} when the slow path must take
+     * the request, or exceptionally ({@link QuotaExceededException}, {@link EtcdUnavailableException}).
+     */
+    CompletableFuture<QuotaManager.Reserved> reserve(String account, Map<String, Long> wanted) {
+        Request request = new Request(wanted, new CompletableFuture<>());
+        lanes.computeIfAbsent(account, Lane::new).submit(request);
+        return request.result();
+    }
+
+    private record Request(Map<String, Long> wanted, CompletableFuture<QuotaManager.Reserved> result) {
+    }
+
+    /** The counters of an account as last seen, with no writer queued at that time. */
+    private record View(Map<String, VersionedCounter> counters) {
+    }
+
+    /** One account's queue of reservations; one transaction in flight at a time. */
+    private final class Lane {
+        final String account;
+        final String lockKey;
+        final ArrayDeque<Request> queue = new ArrayDeque<>();
+        boolean running; // guarded by this
+        volatile View view;
+        /** Completes when no transaction of this lane has an outcome still unknown. */
+        volatile CompletableFuture<Void> settled = CompletableFuture.completedFuture(null);
+
+        Lane(String account) {
+            this.account = account;
+            this.lockKey = QuotaManager.lockKey(account);
+        }
+
+        void submit(Request request) {
+            synchronized (this) {
+                queue.add(request);
+                if (running) {
+                    return;
+                }
+                running = true;
+            }
+            drain();
+        }
+
+        void drain() {
+            List<Request> batch = new ArrayList<>();
+            synchronized (this) {
+                while (!queue.isEmpty() && batch.size() < MAX_BATCH) {
+                    batch.add(queue.poll());
+                }
+            }
+            Set<String> resources = new LinkedHashSet<>();
+            batch.forEach(r -> resources.addAll(r.wanted().keySet()));
+            long deadline = System.nanoTime() + opTimeout.toNanos();
+            afterSettled().thenCompose(ignored -> {
+                        View known = view;
+                        return known != null && known.counters().keySet().containsAll(resources)
+                                ? CompletableFuture.completedFuture(known)
+                                : readView();
+                    })
+                    .thenCompose(seen -> {
+                        if (seen == null || !usable(seen, resources)) {
+                            return slowPath(batch);
+                        }
+                        return manager.queryQuotas(account, resources)
+                                .thenCompose(limits -> commit(batch, resources, seen, limits, deadline));
+                    })
+                    .whenComplete((v, error) -> {
+                        if (error != null) {
+                            Throwable cause = Futures.unwrap(error);
+                            batch.forEach(r -> r.result().completeExceptionally(cause));
+                        }
+                        next();
+                    });
+        }
+
+        /** Waits, at most the operation timeout, until no earlier transaction's outcome is unknown. */
+        CompletableFuture<Void> afterSettled() {
+            CompletableFuture<Void> pending = settled;
+            if (pending.isDone()) {
+                return pending;
+            }
+            return pending.thenApply(v -> v).orTimeout(opTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                    .exceptionallyCompose(e -> CompletableFuture.failedFuture(new EtcdUnavailableException("an earlier"
+                            + " reservation of account '" + account + "' has an outcome etcd has not confirmed yet", e)));
+        }
+
+        /**
+         * A transaction whose answer did not come in time may still land: jetcd holds calls made while etcd is
+         * unreachable and sends them when it is back. Its callers were told it failed, so if it lands, or landed,
+         * its effect is undone: amounts given back, entries deleted. Until that is settled, this lane takes no new
+         * batch, so nothing in this process observes the phantom.
+         */
+        void settle(CompletableFuture<TxnResponse> txn, List<Request> fits, List<String> entries, long leaseId) {
+            view = null;
+            Map<String, Long> amounts = new LinkedHashMap<>();
+            fits.forEach(r -> r.wanted().forEach((resource, amount) -> amounts.merge(resource, amount, Long::sum)));
+            settled = txn.handle((response, error) -> response)
+                    .thenCompose(response -> response != null
+                            ? CompletableFuture.completedFuture(response.isSucceeded())
+                            : entryExists(entries.get(0), 5))
+                    .thenCompose(landed -> {
+                        if (!landed) {
+                            return CompletableFuture.<Void>completedFuture(null);
+                        }
+                        LOG.warn("a reservation of account '{}' reported as failed reached etcd late; undoing it", account);
+                        return manager.release(account, amounts, Long.MAX_VALUE, true, "undo of a late reservation")
+                                .thenCompose(v -> CompletableFuture.allOf(entries.stream()
+                                        .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, 0, null, false)))
+                                        .toArray(CompletableFuture[]::new)));
+                    })
+                    .exceptionally(e -> {
+                        LOG.error("could not settle a late reservation of account '{}'; a refresh will correct its"
+                                + " counters: {}", account, Futures.unwrap(e).toString());
+                        return null;
+                    });
+        }
+
+        CompletableFuture<Boolean> entryExists(String entry, int attempts) {
+            return Futures.bounded(kv.get(bytes(entry), GetOption.builder().withCountOnly(true).build()), opTimeout,
+                            "a check of a reservation's outcome")
+                    .thenApply(got -> got.getCount() > 0)
+                    .exceptionallyCompose(e -> attempts > 1
+                            ? entryExists(entry, attempts - 1)
+                            : CompletableFuture.failedFuture(e));
+        }
+
+        void next() {
+            synchronized (this) {
+                if (queue.isEmpty()) {
+                    running = false;
+                    return;
+                }
+            }
+            drain();
+        }
+
+        boolean usable(View seen, Set<String> resources) {
+            for (String resource : resources) {
+                VersionedCounter counter = seen.counters().get(resource);
+                if (counter == null || !counter.exists() || stale.test(counter.counter())) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        CompletableFuture<Void> slowPath(List<Request> batch) {
+            batch.forEach(r -> r.result().complete(null));
+            return CompletableFuture.completedFuture(null);
+        }
+
+        /** One read of the account's counters and writers: the view, or null while a writer is queued. */
+        CompletableFuture<View> readView() {
+            CompletableFuture<TxnResponse> txn = kv.txn().Then(
+                    Op.get(bytes(layout.quotaPrefix(account)), GetOption.builder().isPrefix(true).build()),
+                    writersCount()).commit();
+            return Futures.bounded(txn, opTimeout, "a read of account '" + account + "'")
+                    .thenApply(response -> see(allCounters(response.getGetResponses().get(0)),
+                            response.getGetResponses().get(1).getCount()));
+        }
+
+        View see(Map<String, VersionedCounter> counters, long writers) {
+            View seen = writers > 0 ? null : new View(counters);
+            view = seen;
+            return seen;
+        }
+
+        Op writersCount() {
+            return Op.get(bytes(engine.writersPrefix(lockKey)), GetOption.builder().isPrefix(true).withCountOnly(true).build());
+        }
+
+        CompletableFuture<Void> commit(List<Request> batch, Set<String> resources, View seen, Map<String, Long> limits,
+                                       long deadline) {
+            Map<String, Counter> working = new LinkedHashMap<>();
+            resources.forEach(r -> working.put(r, seen.counters().get(r).counter()));
+            List<Request> fits = new ArrayList<>();
+            Map<Request, QuotaExceededException> refused = new HashMap<>();
+            for (Request request : batch) {
+                QuotaExceededException refusal = plan(account, request, working, limits);
+                if (refusal == null) {
+                    fits.add(request);
+                } else {
+                    refused.put(request, refusal);
+                }
+            }
+            if (fits.isEmpty()) {
+                refused.forEach((r, e) -> r.result().completeExceptionally(e));
+                return CompletableFuture.completedFuture(null);
+            }
+            return leases.lease().thenCompose(leaseId -> {
+                List<String> entries = new ArrayList<>();
+                List<Op> writes = new ArrayList<>();
+                List<Cmp> compares = new ArrayList<>();
+                List<Op> reads = new ArrayList<>();
+                for (String resource : resources) {
+                    ByteSequence key = bytes(layout.quotaKey(account, resource));
+                    compares.add(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(seen.counters().get(resource).modRevision())));
+                    writes.add(Op.put(key, Json.write(working.get(resource)), PutOption.DEFAULT));
+                    reads.add(Op.get(key, GetOption.DEFAULT));
+                }
+                PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
+                for (int i = 0; i < fits.size(); i++) {
+                    String entry = engine.newEntryKey(lockKey, false, leaseId);
+                    entries.add(entry);
+                    writes.add(Op.put(bytes(entry), LockEngine.entryValue(false,
+                            ThreadLocalRandom.current().nextLong(), leaseTime), onLease));
+                }
+                writes.add(writersCount());
+                reads.add(writersCount());
+                CompletableFuture<TxnResponse> txn = kv.txn()
+                        .If(compares.toArray(Cmp[]::new))
+                        .Then(writes.toArray(Op[]::new))
+                        .Else(reads.toArray(Op[]::new))
+                        .commit();
+                return Futures.bounded(txn, opTimeout, "a reservation for account '" + account + "'")
+                        .handle((response, error) -> {
+                            if (error != null) {
+                                if (Futures.isNotFound(error)) { // the shared lease is gone: take the slow path
+                                    leases.discard(leaseId);
+                                    return slowPath(batch);
+                                }
+                                settle(txn, fits, entries, leaseId);
+                                return CompletableFuture.<Void>failedFuture(error);
+                            }
+                            if (response.isSucceeded()) {
+                                granted(response, fits, entries, working, leaseId);
+                                refused.forEach((r, e) -> r.result().completeExceptionally(e));
+                                return CompletableFuture.<Void>completedFuture(null);
+                            }
+                            View fresh = see(fromElse(resources, seen, response.getGetResponses()),
+                                    response.getGetResponses().get(resources.size()).getCount());
+                            if (fresh == null || !usable(fresh, resources)) {
+                                return slowPath(batch);
+                            }
+                            if (System.nanoTime() > deadline) {
+                                return CompletableFuture.<Void>failedFuture(new EtcdUnavailableException("the counters of"
+                                        + " account '" + account + "' stayed contended for " + opTimeout, null));
+                            }
+                            return commit(batch, resources, fresh, limits, deadline);
+                        })
+                        .thenCompose(next -> next);
+            });
+        }
+
+        void granted(TxnResponse response, List<Request> fits, List<String> entries, Map<String, Counter> working,
+                     long leaseId) {
+            long revision = response.getHeader().getRevision();
+            Map<String, VersionedCounter> counters = new HashMap<>(view == null ? Map.of() : view.counters());
+            working.forEach((resource, counter) -> counters.put(resource, new VersionedCounter(counter, revision)));
+            long writers = response.getGetResponses().get(0).getCount();
+            see(counters, writers);
+            long now = manager.nowMillis();
+            for (int i = 0; i < fits.size(); i++) {
+                Acquisition lock = new Acquisition(lockKey, entries.get(i), false, leaseId, revision, null, false);
+                fits.get(i).result().complete(new QuotaManager.Reserved(account, fits.get(i).wanted(), lock, now));
+            }
+        }
+
+        Map<String, VersionedCounter> fromElse(Set<String> resources, View seen, List<GetResponse> gets) {
+            Map<String, VersionedCounter> counters = new HashMap<>(seen.counters());
+            int i = 0;
+            for (String resource : resources) {
+                List<KeyValue> kvs = gets.get(i++).getKvs();
+                counters.put(resource, kvs.isEmpty() ? VersionedCounter.MISSING : versioned(kvs.get(0)));
+            }
+            return counters;
+        }
+    }
+
+    /** Applies {@code request} to {@code working} if all of it fits, else returns the refusal of its first short resource. */
+    private static QuotaExceededException plan(String account, Request request, Map<String, Counter> working,
+                                               Map<String, Long> limits) {
+        for (Map.Entry<String, Long> entry : request.wanted().entrySet()) {
+            Counter counter = working.get(entry.getKey());
+            long quota = limits.get(entry.getKey());
+            long amount = entry.getValue();
+            if (amount > quota - counter.used() || counter.used() > Long.MAX_VALUE - amount) {
+                return new QuotaExceededException(account, entry.getKey(), amount, counter.used(), quota);
+            }
+        }
+        request.wanted().forEach((resource, amount) -> {
+            Counter counter = working.get(resource);
+            working.put(resource, new Counter(counter.used() + amount, limits.get(resource), counter.refreshedAt()));
+        });
+        return null;
+    }
+
+    private Map<String, VersionedCounter> allCounters(GetResponse response) {
+        Map<String, VersionedCounter> out = new HashMap<>();
+        for (KeyValue kv : response.getKvs()) {
+            String key = Json.string(kv.getKey());
+            String resource = KeyLayout.unescape(key.substring(key.lastIndexOf('/') + 1));
+            out.put(resource, versioned(kv));
+        }
+        return out;
+    }
+
+    private static VersionedCounter versioned(KeyValue kv) {
+        return new VersionedCounter(Json.read(kv.getValue(), Counter.class), kv.getModRevision());
+    }
+}
