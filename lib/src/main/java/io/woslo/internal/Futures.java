@@ -23,7 +23,9 @@ public final class Futures {
      */
     public static <T> CompletableFuture<T> bounded(CompletableFuture<T> call, Duration timeout, String what) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        call.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((value, error) -> {
+        // The bound applies to a copy: the call itself must stay free to complete later, so that callers can learn
+        // whether a call they gave up on still reached etcd.
+        call.copy().orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).whenComplete((value, error) -> {
             if (error == null) {
                 result.complete(value);
             } else {

@@ -20,6 +20,7 @@ import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LeasePool;
 import io.woslo.internal.LockEngine;
+import io.woslo.internal.TxnCombiner;
 import io.woslo.internal.VersionedCounter;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -69,6 +70,7 @@ final class FastReservations {
     private final Duration leaseTime;
     private final Predicate<Counter> stale;
     private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
+    private final TxnCombiner combiner;
 
     FastReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, LockEngine engine,
                      Duration opTimeout, Duration leaseTime, Predicate<Counter> stale) {
@@ -80,6 +82,7 @@ final class FastReservations {
         this.opTimeout = opTimeout;
         this.leaseTime = leaseTime;
         this.stale = stale;
+        this.combiner = new TxnCombiner(kv, opTimeout);
     }
 
     /**
@@ -291,28 +294,27 @@ final class FastReservations {
                 }
                 writes.add(writersCount());
                 reads.add(writersCount());
-                CompletableFuture<TxnResponse> txn = kv.txn()
-                        .If(compares.toArray(Cmp[]::new))
-                        .Then(writes.toArray(Op[]::new))
-                        .Else(reads.toArray(Op[]::new))
-                        .commit();
-                return Futures.bounded(txn, opTimeout, "a reservation for account '" + account + "'")
-                        .handle((response, error) -> {
+                TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(compares, writes, reads));
+                return txn.outcome()
+                        .handle((outcome, error) -> {
                             if (error != null) {
                                 if (Futures.isNotFound(error)) { // the shared lease is gone: take the slow path
                                     leases.discard(leaseId);
                                     return slowPath(batch);
                                 }
-                                settle(txn, fits, entries, leaseId);
-                                return CompletableFuture.<Void>failedFuture(error);
+                                settle(txn.raw(), fits, entries, leaseId);
+                                return CompletableFuture.<Void>failedFuture(Futures.unwrap(error));
                             }
-                            if (response.isSucceeded()) {
-                                granted(response, fits, entries, working, leaseId);
+                            if (outcome.succeeded()) {
+                                granted(outcome.revision(), outcome.gets().get(0).getCount(), fits, entries, working,
+                                        leaseId);
                                 refused.forEach((r, e) -> r.result().completeExceptionally(e));
                                 return CompletableFuture.<Void>completedFuture(null);
                             }
-                            View fresh = see(fromElse(resources, seen, response.getGetResponses()),
-                                    response.getGetResponses().get(resources.size()).getCount());
+                            // Our compares, or another part's in the same transaction, failed: plan again on what
+                            // the else branch read (unchanged counters simply go again).
+                            View fresh = see(fromElse(resources, seen, outcome.gets()),
+                                    outcome.gets().get(resources.size()).getCount());
                             if (fresh == null || !usable(fresh, resources)) {
                                 return slowPath(batch);
                             }
@@ -326,12 +328,10 @@ final class FastReservations {
             });
         }
 
-        void granted(TxnResponse response, List<Request> fits, List<String> entries, Map<String, Counter> working,
+        void granted(long revision, long writers, List<Request> fits, List<String> entries, Map<String, Counter> working,
                      long leaseId) {
-            long revision = response.getHeader().getRevision();
             Map<String, VersionedCounter> counters = new HashMap<>(view == null ? Map.of() : view.counters());
             working.forEach((resource, counter) -> counters.put(resource, new VersionedCounter(counter, revision)));
-            long writers = response.getGetResponses().get(0).getCount();
             see(counters, writers);
             long now = manager.nowMillis();
             for (int i = 0; i < fits.size(); i++) {

@@ -1,0 +1,155 @@
+package io.woslo.internal;
+
+import io.etcd.jetcd.KV;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
+import io.etcd.jetcd.op.Cmp;
+import io.etcd.jetcd.op.Op;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Group commit of guarded transactions: while one transaction is in flight, the parts submitted meanwhile wait and
+ * go together in the next one, their compares joined, their branches concatenated. One part alone costs one round
+ * trip, as its own transaction would; many concurrent parts (reservations of different accounts) share one raft
+ * write. The parts commit or fail together: a part whose own compares held in a failed transaction finds that out
+ * from its else reads and simply submits again.
+ */
+public final class TxnCombiner {
+    /** etcd refuses transactions with more than 128 compares or operations per branch by default. */
+    static final int MAX_OPS = 128;
+
+    private final KV kv;
+    private final Duration opTimeout;
+    private final List<Pending> waiting = new ArrayList<>();
+    private boolean inFlight;
+
+    /**
+     * One guarded change.
+     *
+     * @param compares what must hold
+     * @param thenOps done if every compare of the combined transaction holds
+     * @param elseOps done otherwise (reads, to re-plan on)
+     */
+    public record Part(List<Cmp> compares, List<Op> thenOps, List<Op> elseOps) {
+        int size() {
+            return Math.max(compares.size(), Math.max(thenOps.size(), elseOps.size()));
+        }
+    }
+
+    /**
+     * What happened to a part's transaction.
+     *
+     * @param succeeded whether the combined transaction's compares held (the part's then-ops were done)
+     * @param revision the store revision after the transaction
+     * @param gets the responses of the part's get operations in the branch that ran, in order
+     */
+    public record Outcome(boolean succeeded, long revision, List<GetResponse> gets) {
+    }
+
+    /**
+     * A submitted part: its outcome, bounded by the operation timeout, and the raw transaction, which may still
+     * complete after the outcome timed out (a call made while etcd was unreachable is sent when it is back).
+     */
+    public record Submission(CompletableFuture<Outcome> outcome, CompletableFuture<TxnResponse> raw) {
+    }
+
+    private record Pending(Part part, CompletableFuture<Outcome> outcome, CompletableFuture<TxnResponse> raw) {
+    }
+
+    public TxnCombiner(KV kv, Duration opTimeout) {
+        this.kv = kv;
+        this.opTimeout = opTimeout;
+    }
+
+    public Submission submit(Part part) {
+        if (part.size() > MAX_OPS) {
+            throw new IllegalArgumentException("a transaction part of " + part.size() + " operations exceeds " + MAX_OPS);
+        }
+        Pending pending = new Pending(part, new CompletableFuture<>(), new CompletableFuture<>());
+        List<Pending> batch;
+        synchronized (this) {
+            waiting.add(pending);
+            if (inFlight) {
+                return new Submission(pending.outcome(), pending.raw());
+            }
+            inFlight = true;
+            batch = takeBatch();
+        }
+        send(batch);
+        return new Submission(pending.outcome(), pending.raw());
+    }
+
+    private List<Pending> takeBatch() {
+        List<Pending> batch = new ArrayList<>();
+        int compares = 0;
+        int thenOps = 0;
+        int elseOps = 0;
+        while (!waiting.isEmpty()) {
+            Part next = waiting.get(0).part();
+            if (!batch.isEmpty() && (compares + next.compares().size() > MAX_OPS
+                    || thenOps + next.thenOps().size() > MAX_OPS || elseOps + next.elseOps().size() > MAX_OPS)) {
+                break;
+            }
+            compares += next.compares().size();
+            thenOps += next.thenOps().size();
+            elseOps += next.elseOps().size();
+            batch.add(waiting.remove(0));
+        }
+        return batch;
+    }
+
+    private void send(List<Pending> batch) {
+        List<Cmp> compares = new ArrayList<>();
+        List<Op> thenOps = new ArrayList<>();
+        List<Op> elseOps = new ArrayList<>();
+        for (Pending p : batch) {
+            compares.addAll(p.part().compares());
+            thenOps.addAll(p.part().thenOps());
+            elseOps.addAll(p.part().elseOps());
+        }
+        CompletableFuture<TxnResponse> raw = kv.txn()
+                .If(compares.toArray(Cmp[]::new))
+                .Then(thenOps.toArray(Op[]::new))
+                .Else(elseOps.toArray(Op[]::new))
+                .commit();
+        raw.whenComplete((response, error) -> batch.forEach(p -> {
+            if (error != null) {
+                p.raw().completeExceptionally(error);
+            } else {
+                p.raw().complete(response);
+            }
+        }));
+        Futures.bounded(raw, opTimeout, "a transaction of " + batch.size() + " parts").whenComplete((response, error) -> {
+            if (error != null) {
+                batch.forEach(p -> p.outcome().completeExceptionally(error));
+            } else {
+                distribute(batch, response);
+            }
+            List<Pending> next;
+            synchronized (this) {
+                if (waiting.isEmpty()) {
+                    inFlight = false;
+                    return;
+                }
+                next = takeBatch();
+            }
+            send(next);
+        });
+    }
+
+    private static void distribute(List<Pending> batch, TxnResponse response) {
+        boolean succeeded = response.isSucceeded();
+        long revision = response.getHeader().getRevision();
+        List<GetResponse> gets = response.getGetResponses();
+        int at = 0;
+        for (Pending p : batch) {
+            int count = (int) (succeeded ? p.part().thenOps() : p.part().elseOps()).stream()
+                    .filter(op -> op instanceof Op.GetOp).count();
+            p.outcome().complete(new Outcome(succeeded, revision, List.copyOf(gets.subList(at, at + count))));
+            at += count;
+        }
+    }
+}
