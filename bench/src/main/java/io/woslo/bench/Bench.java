@@ -21,11 +21,14 @@ public final class Bench {
     private static final Logger LOG = LoggerFactory.getLogger(Bench.class);
     static final List<Integer> IN_FLIGHT = List.of(1, 16, 64);
     private static final int WARM_UP_IN_FLIGHT = 16;
+    /** gRPC logs through java.util.logging; kept here so the level set on it is not lost to garbage collection. */
+    private static final java.util.logging.Logger GRPC_LOG = java.util.logging.Logger.getLogger("io.grpc");
 
     private Bench() {
     }
 
     public static void main(String[] args) throws Exception {
+        GRPC_LOG.setLevel(java.util.logging.Level.WARNING);
         BenchOptions options;
         try {
             options = BenchOptions.parse(args);

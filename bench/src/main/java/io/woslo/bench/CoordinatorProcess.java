@@ -42,7 +42,8 @@ final class CoordinatorProcess implements AutoCloseable {
     }
 
     /** Starts the jar and waits until {@code GET /health} answers 200. */
-    static CoordinatorProcess start(Path jar, List<String> endpoints, String namespace) throws Exception {
+    static CoordinatorProcess start(Path jarPath, List<String> endpoints, String namespace) throws Exception {
+        Path jar = jarPath.toAbsolutePath();
         if (!Files.isRegularFile(jar)) {
             throw new IllegalArgumentException("coordinator jar not found: " + jar);
         }
