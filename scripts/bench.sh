@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+trap 'echo "bench.sh: failed at line $LINENO" >&2' ERR
 
 quick=(); out=bench/results.json; scenarios=()
 while [ $# -gt 0 ]; do
@@ -60,7 +61,8 @@ port=$(pick_port)
 scripts/etcd.sh start --members 1 --port "$port" --dir "$etcd_dir"
 endpoints=$(cat "$etcd_dir/endpoints")
 fs=$(stat -f -c %T "$etcd_dir")
-note="etcd $(etcd --version 2>/dev/null | head -n1 | awk '{print $NF}'), 1 member, data dir $etcd_dir (filesystem $fs)"
+etcd_version=$(etcd --version 2>/dev/null | awk 'NR == 1 {print $NF}' || true)
+note="etcd $etcd_version, 1 member, data dir $etcd_dir (filesystem $fs)"
 echo "bench.sh: $note; $(nproc) CPUs shared by etcd, the benchmark and the coordinator"
 if [ "$fs" = tmpfs ] || [ "$fs" = ramfs ]; then
   echo "bench.sh: WARNING: the etcd data dir is in memory, not on disk; figures will not match ETCD-NOTES' first row" >&2
