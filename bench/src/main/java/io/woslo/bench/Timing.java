@@ -10,8 +10,8 @@ record Timing(String mode, Duration globalWarmUp, Duration cellWarmUp, Duration 
               long maxOpsPerWindow, Duration drainLimit) {
 
     /** Under 2 minutes in all. */
-    static final Timing QUICK = new Timing("quick", Duration.ofSeconds(5), Duration.ofMillis(300),
-            Duration.ofMillis(700), 3, 2_000_000, Duration.ofSeconds(12));
+    static final Timing QUICK = new Timing("quick", Duration.ofSeconds(5), Duration.ofMillis(200),
+            Duration.ofMillis(600), 3, 2_000_000, Duration.ofSeconds(12));
 
     /** Under 10 minutes in all. */
     static final Timing FULL = new Timing("full", Duration.ofSeconds(15), Duration.ofSeconds(1),
