@@ -1,0 +1,55 @@
+package io.woslo.bench;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One scenario at one in-flight level: each figure is the median over the repetitions (taken figure by figure).
+ *
+ * @param retriesPerOp null when the scenario does not count retries
+ * @param errors       failed operations over all repetitions
+ * @param firstError   the first failure seen, or null
+ * @param repetitions  the single windows, for the JSON
+ */
+record CellResult(String scenario, int inFlight, double opsPerSecond, double p50Millis, double p99Millis,
+                  Double retriesPerOp, long errors, String firstError, List<Repetition> repetitions) {
+
+    /** One measured window. */
+    record Repetition(double opsPerSecond, double p50Millis, double p99Millis, long succeeded, long errors,
+                      double retriesPerOp, boolean drained) {
+        static Repetition of(ClosedLoop.Result r) {
+            long[] sorted = r.sortedLatencyNanos();
+            return new Repetition(r.opsPerSecond(), LatencyRecorder.percentileMillis(sorted, 0.50),
+                    LatencyRecorder.percentileMillis(sorted, 0.99), r.succeeded(), r.errors(),
+                    r.succeeded() == 0 ? Double.NaN : (double) r.retries() / r.succeeded(), r.drained());
+        }
+    }
+
+    static CellResult of(Scenario scenario, int inFlight, List<ClosedLoop.Result> results) {
+        List<Repetition> reps = results.stream().map(Repetition::of).toList();
+        long errors = results.stream().mapToLong(ClosedLoop.Result::errors).sum();
+        String firstError = results.stream().map(ClosedLoop.Result::firstError).filter(e -> e != null)
+                .findFirst().orElse(null);
+        return new CellResult(scenario.name(), inFlight,
+                median(reps.stream().mapToDouble(Repetition::opsPerSecond).toArray()),
+                median(reps.stream().mapToDouble(Repetition::p50Millis).toArray()),
+                median(reps.stream().mapToDouble(Repetition::p99Millis).toArray()),
+                scenario.countsRetries() ? median(reps.stream().mapToDouble(Repetition::retriesPerOp).toArray()) : null,
+                errors, firstError, reps);
+    }
+
+    /** A cell that could not be measured (its set-up failed). */
+    static CellResult failed(Scenario scenario, int inFlight, String why) {
+        return new CellResult(scenario.name(), inFlight, Double.NaN, Double.NaN, Double.NaN, null, 0, why, List.of());
+    }
+
+    /** The median of the values that are numbers; NaN when none is. */
+    static double median(double[] values) {
+        double[] numbers = Arrays.stream(values).filter(v -> !Double.isNaN(v)).sorted().toArray();
+        if (numbers.length == 0) {
+            return Double.NaN;
+        }
+        int mid = numbers.length / 2;
+        return numbers.length % 2 == 1 ? numbers[mid] : (numbers[mid - 1] + numbers[mid]) / 2;
+    }
+}

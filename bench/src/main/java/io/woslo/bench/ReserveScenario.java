@@ -1,0 +1,59 @@
+package io.woslo.bench;
+
+import io.etcd.jetcd.Client;
+import io.woslo.quota.QuotaManager;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code prepareOccupyingAsync} + {@code closeAsync} through {@link QuotaManager}: over some accounts, some
+ * resources per reservation, and one or more managers each on its own etcd client. Each phase gets a fresh
+ * namespace whose accounts are loaded before timing.
+ */
+final class ReserveScenario {
+    /** Long enough that no counter goes stale (and is refreshed) during a run. */
+    private static final Duration CACHE_TTL = Duration.ofHours(1);
+
+    private ReserveScenario() {
+    }
+
+    /**
+     * @param accounts  how many accounts the reservations go round
+     * @param resources resources reserved (1 of each) per reservation
+     * @param clients   managers, each on an etcd client of its own (1: the shared client)
+     */
+    static Scenario of(BenchEtcd etcd, String name, String description, int accounts, List<String> resources,
+                       int clients) {
+        Map<String, Long> requirement = Accounts.oneEach(resources);
+        return new Scenario(name, description, false, inFlight -> {
+            String namespace = etcd.freshPrefix(name + "-" + inFlight);
+            List<AutoCloseable> resourcesToClose = new ArrayList<>(); // closed last to first
+            resourcesToClose.add(() -> etcd.deletePrefix(namespace));
+            List<QuotaManager> managers = new ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                Client client = i == 0 ? etcd.shared() : etcd.newClient();
+                if (i > 0) {
+                    resourcesToClose.add(client);
+                }
+                QuotaManager manager = manager(client, namespace, resources);
+                resourcesToClose.add(manager);
+                managers.add(manager);
+            }
+            List<String> names = Accounts.named("acct-", accounts);
+            Accounts.load(managers.get(0), names);
+            Operation op = seq -> managers.get((int) (seq % clients))
+                    .prepareOccupyingAsync(names.get((int) (seq % accounts)), requirement)
+                    .thenCompose(reservation -> reservation.closeAsync())
+                    .thenApply(v -> 0);
+            return Workload.of(op, resourcesToClose.toArray(AutoCloseable[]::new));
+        });
+    }
+
+    static QuotaManager manager(Client client, String namespace, List<String> resources) {
+        QuotaManager.Builder builder = QuotaManager.builder(client).namespace(namespace).cacheTtl(CACHE_TTL);
+        resources.forEach(resource -> builder.resource(resource, StaticQuota.INSTANCE));
+        return builder.build();
+    }
+}

@@ -1,0 +1,39 @@
+package io.woslo.bench;
+
+import java.util.List;
+
+/**
+ * One of issue 7's goals, with the measured value.
+ *
+ * @param atLeast true when the measured ratio must be at least {@code bound}, false when at most
+ */
+record Target(String goal, double measured, double bound, boolean atLeast) {
+
+    /** PASS, MISS, or "n/a" when a figure is missing. */
+    String verdict() {
+        if (Double.isNaN(measured)) {
+            return "n/a";
+        }
+        return (atLeast ? measured >= bound : measured <= bound) ? "PASS" : "MISS";
+    }
+
+    String requirement() {
+        return (atLeast ? "≥ " : "≤ ") + bound;
+    }
+
+    /** The issue's targets, on these results. */
+    static List<Target> of(Results r) {
+        String put = Results.CEILING;
+        return List.of(
+                new Target("reserve-spread / etcd-put ops/s at 64 in flight",
+                        r.throughputRatio("reserve-spread", put, 64), 0.5, true),
+                new Target("reserve-hot / etcd-put ops/s at 64 in flight",
+                        r.throughputRatio("reserve-hot", put, 64), 0.5, true),
+                new Target("reserve-hot / reserve-spread ops/s at 64 in flight",
+                        r.throughputRatio("reserve-hot", "reserve-spread", 64), 0.8, true),
+                new Target("reserve-spread p50 / etcd-put p50 at 1 in flight",
+                        r.p50Ratio("reserve-spread", put, 1), 2.5, false),
+                new Target("lock-write-contended / etcd-put ops/s at 64 in flight",
+                        r.throughputRatio("lock-write-contended", put, 64), 0.3, true));
+    }
+}
