@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -54,6 +55,8 @@ public final class LockEngine implements AutoCloseable {
     private static final AtomicLong SEQUENCE = new AtomicLong();
     private static final String HOLDER = ManagementFactory.getRuntimeMXBean().getName();
     private static final Duration WATCH_RETRY_PAUSE = Duration.ofMillis(100);
+    /** How long a waiter behind an entry of this engine relies on its holder alone before also watching etcd. */
+    private static final Duration LOCAL_WATCH_DELAY = Duration.ofSeconds(1);
 
     private final KV kv;
     private final Lease leases;
@@ -62,6 +65,17 @@ public final class LockEngine implements AutoCloseable {
     private final Duration opTimeout;
     private final ScheduledExecutorService timer;
     private final GroupDeleter deletes;
+    /**
+     * The entries this engine queued that are still in use, each with a future completed when its holder lets go:
+     * a waiter behind one of them proceeds then, without waiting for etcd to report the delete. Safe because the
+     * entry stays in etcd until the delete lands, so no other process can get ahead in the meantime.
+     */
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> localEntries = new ConcurrentHashMap<>();
+    /**
+     * Marks the names of the entries this engine's attempts create ({@code w-<lease>-<tag>.<n>}), so that one of
+     * them missing from {@link #localEntries} is known to be gone without asking etcd.
+     */
+    private final String ownTag = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L) + ".";
 
     public LockEngine(Client client, KeyLayout layout, Duration opTimeout) {
         this.kv = client.getKVClient();
@@ -116,6 +130,7 @@ public final class LockEngine implements AutoCloseable {
      * {@code false} when the lease had already ended (the lock was lost before), {@code true} otherwise.
      */
     public CompletableFuture<Boolean> release(Acquisition acquisition) {
+        localGone(acquisition.entryKey());
         if (!acquisition.ownsLease()) {
             return deletes.delete(acquisition.entryKey());
         }
@@ -134,9 +149,23 @@ public final class LockEngine implements AutoCloseable {
                 });
     }
 
+    private boolean isOwnAndGone(String entryKey) {
+        return entryKey.contains("-" + ownTag) && !localEntries.containsKey(entryKey);
+    }
+
+    private void localGone(String entryKey) {
+        if (entryKey == null) {
+            return;
+        }
+        CompletableFuture<Void> gone = localEntries.remove(entryKey);
+        if (gone != null) {
+            gone.complete(null);
+        }
+    }
+
     /** A new, unique queue entry key for {@code lockKey} on {@code leaseId}. */
     public String newEntryKey(String lockKey, boolean write, long leaseId) {
-        return layout.lockPrefix(lockKey) + QueueEntry.entryName(write, leaseId, SEQUENCE.incrementAndGet());
+        return layout.lockPrefix(lockKey) + QueueEntry.entryName(write, leaseId, String.valueOf(SEQUENCE.incrementAndGet()));
     }
 
     /** The prefix under which {@code lockKey}'s write entries live: a range over it finds the writers. */
@@ -209,6 +238,8 @@ public final class LockEngine implements AutoCloseable {
         volatile long revision;
         volatile boolean waited;
         volatile boolean noWait;
+        /** Earlier entries known to be gone; touched only by the attempt's own (sequential) steps. */
+        final java.util.Set<String> passed = java.util.concurrent.ConcurrentHashMap.newKeySet();
         volatile Watch.Watcher watcher;
         volatile CloseableClient keepAliveStream;
 
@@ -251,7 +282,10 @@ public final class LockEngine implements AutoCloseable {
         }
 
         CompletableFuture<List<QueueEntry>> enqueue() {
-            entryKey = newEntryKey(lockKey, write, leaseId);
+            // Registered before it can reach etcd: another attempt of this engine may see the entry in its queue
+            // read before this one hears back, and must then know it as live, not as one of ours already gone.
+            entryKey = layout.lockPrefix(lockKey) + QueueEntry.entryName(write, leaseId, ownTag + SEQUENCE.incrementAndGet());
+            localEntries.put(entryKey, new CompletableFuture<>());
             ByteSequence key = bytes(entryKey);
             List<Cmp> compares = new ArrayList<>(guard.compares());
             compares.add(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)));
@@ -272,11 +306,6 @@ public final class LockEngine implements AutoCloseable {
                     });
         }
 
-        CompletableFuture<List<QueueEntry>> readQueueUpToMine() {
-            return Futures.bounded(kv.get(bytes(prefix), queueRange(revision, true)), opTimeout,
-                    "a read of lock '" + lockKey + "'").thenApply(this::entries);
-        }
-
         List<QueueEntry> entries(GetResponse response) {
             List<QueueEntry> out = new ArrayList<>(response.getKvs().size());
             for (KeyValue kv : response.getKvs()) {
@@ -285,6 +314,10 @@ public final class LockEngine implements AutoCloseable {
             return out;
         }
 
+        /**
+         * Decides on the queue as read at the enqueue. Entries created after this attempt's never block it, so the
+         * snapshot is all it needs: it waits for the newest blocking entry, forgets it once gone, and decides again.
+         */
         void evaluate(List<QueueEntry> queue) {
             if (result.isDone()) {
                 return;
@@ -296,7 +329,7 @@ public final class LockEngine implements AutoCloseable {
                     mine = entry;
                     break;
                 }
-                if (entry.blocks(write)) {
+                if (entry.blocks(write) && !passed.contains(entry.key()) && !isOwnAndGone(entry.key())) {
                     blocker = entry;
                 }
             }
@@ -315,26 +348,58 @@ public final class LockEngine implements AutoCloseable {
                 giveUp();
                 return;
             }
-            awaitDelete(blocker.key())
-                    .thenCompose(ignored -> readQueueUpToMine())
-                    .thenAccept(this::evaluate)
+            String gone = blocker.key();
+            awaitGone(gone)
+                    .thenRun(() -> {
+                        passed.add(gone);
+                        evaluate(queue);
+                    })
                     .exceptionally(this::fail);
         }
 
         void grant() {
-            CompletableFuture<?> ready = waited && !keepAlive
-                    // The lease started counting at the enqueue; restart it so the holder gets its full lease time.
-                    ? Futures.bounded(leases.keepAliveOnce(leaseId), opTimeout, "a lease refresh for lock '" + lockKey + "'")
-                    : CompletableFuture.completedFuture(null);
-            ready.thenRun(() -> {
-                Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream,
-                        true);
-                if (result.complete(acquisition)) {
-                    leaseToRevoke.set(0);
-                } else {
-                    cleanUp();
+            if (waited && !keepAlive) {
+                // The lease started counting at the enqueue; restart it so the holder gets its full lease time.
+                // Not waited for: the holder may start at once, and a failure only shortens its lease.
+                Futures.bounded(leases.keepAliveOnce(leaseId), opTimeout, "a lease refresh for lock '" + lockKey + "'")
+                        .whenComplete((r, e) -> {
+                            if (e != null) {
+                                LOG.warn("could not restart the lease of lock '{}' at its grant: {}", lockKey,
+                                        Futures.unwrap(e).getMessage());
+                            }
+                        });
+            }
+            Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream,
+                    true);
+            if (result.complete(acquisition)) {
+                leaseToRevoke.set(0);
+            } else {
+                cleanUp();
+            }
+        }
+
+        /**
+         * Completes when {@code blockerKey} is gone. An entry of this engine is known gone the moment its holder
+         * releases it or its attempt gives up (the next local waiter need not wait for etcd to tell); any entry is
+         * gone when etcd reports its delete.
+         */
+        CompletableFuture<Void> awaitGone(String blockerKey) {
+            CompletableFuture<Void> here = localEntries.get(blockerKey);
+            if (here == null) {
+                return awaitDelete(blockerKey);
+            }
+            // Ours: its holder tells us when it lets go. Watching etcd as well costs a watch per waiter, which etcd
+            // creates one at a time; it is only needed if the holder never lets go and the lease ends, so it starts
+            // late.
+            CompletableFuture<Void> gone = new CompletableFuture<>();
+            here.whenComplete((v, e) -> gone.complete(null));
+            ScheduledFuture<?> fallback = timer.schedule(() -> {
+                if (!gone.isDone()) {
+                    awaitDelete(blockerKey).whenComplete((v, e) -> gone.complete(null));
                 }
-            }).exceptionally(this::fail);
+            }, LOCAL_WATCH_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+            gone.whenComplete((v, e) -> fallback.cancel(false));
+            return gone;
         }
 
         CompletableFuture<Void> awaitDelete(String blockerKey) {
@@ -400,6 +465,7 @@ public final class LockEngine implements AutoCloseable {
 
         /** Removes what this attempt put into etcd. Safe to call more than once and from any state. */
         void cleanUp() {
+            localGone(entryKey);
             Watch.Watcher w = watcher;
             if (w != null) {
                 w.close();

@@ -20,7 +20,7 @@ public record QueueEntry(String key, boolean write, long createRevision) {
         return entryName.startsWith("w-");
     }
 
-    static String entryName(boolean write, long leaseId, long sequence) {
+    static String entryName(boolean write, long leaseId, String sequence) {
         return (write ? "w-" : "r-") + Long.toHexString(leaseId) + "-" + sequence;
     }
 }

@@ -87,9 +87,12 @@ abstract class EtcdContractChecks {
     @Test
     void aWatchSeesADelete(Client client) throws Exception {
         ByteSequence key = bytes(uniqueKey("watch"));
-        client.getKVClient().put(key, bytes("x")).get(10, TimeUnit.SECONDS);
+        long written = client.getKVClient().put(key, bytes("x")).get(10, TimeUnit.SECONDS).getHeader().getRevision();
         CompletableFuture<String> deletedKey = new CompletableFuture<>();
-        try (Watch.Watcher watcher = client.getWatchClient().watch(key, WatchOption.DEFAULT,
+        // From the put's next revision: the watch is registered asynchronously, and must not miss a delete that
+        // reaches etcd before it does.
+        WatchOption fromPut = WatchOption.builder().withRevision(written + 1).build();
+        try (Watch.Watcher watcher = client.getWatchClient().watch(key, fromPut,
                 response -> response.getEvents().stream()
                         .filter(e -> e.getEventType() == WatchEvent.EventType.DELETE)
                         .findFirst()
