@@ -19,7 +19,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class TxnCombiner {
     /** etcd refuses transactions with more than 128 compares or operations per branch by default. */
-    static final int MAX_OPS = 128;
+    public static final int MAX_OPS = 128;
 
     private final KV kv;
     private final Duration opTimeout;

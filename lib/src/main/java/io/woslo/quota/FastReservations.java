@@ -130,13 +130,24 @@ final class FastReservations {
 
         void drain() {
             List<Request> batch = new ArrayList<>();
+            Set<String> resources = new LinkedHashSet<>();
             synchronized (this) {
+                // One entry per request plus one write per counter and a read: keep within etcd's 128 operations.
                 while (!queue.isEmpty() && batch.size() < MAX_BATCH) {
+                    Set<String> union = new LinkedHashSet<>(resources);
+                    union.addAll(queue.peek().wanted().keySet());
+                    if (!batch.isEmpty() && union.size() + batch.size() + 2 > TxnCombiner.MAX_OPS) {
+                        break;
+                    }
+                    resources.addAll(union);
                     batch.add(queue.poll());
                 }
             }
-            Set<String> resources = new LinkedHashSet<>();
-            batch.forEach(r -> resources.addAll(r.wanted().keySet()));
+            if (resources.size() + batch.size() + 1 > TxnCombiner.MAX_OPS) { // one huge request: the slow path
+                slowPath(batch);
+                next();
+                return;
+            }
             long deadline = System.nanoTime() + opTimeout.toNanos();
             afterSettled().thenCompose(ignored -> {
                         View known = view;

@@ -87,6 +87,11 @@ public final class QuotaManager implements AutoCloseable {
     public static final Duration DEFAULT_LOCK_LEASE_TIME = Duration.ofMinutes(1);
     public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_OVER_QUOTA_SCAN_INTERVAL = Duration.ofHours(24);
+    /**
+     * Most resources one manager takes: a reservation of all of them, with its lock entry, must fit one etcd
+     * transaction (128 operations by default).
+     */
+    public static final int MAX_RESOURCES = 100;
     /** {@link #refresh} without {@code force} skips counters refreshed more recently than this. */
     public static final Duration REFRESH_DEBOUNCE = Duration.ofSeconds(1);
     /** {@link #check} with no account names lists the accounts refreshed within this window. */
@@ -865,6 +870,10 @@ public final class QuotaManager implements AutoCloseable {
             }
             if (handlers.containsKey(name)) {
                 throw new IllegalArgumentException("resource '" + name + "' is registered twice");
+            }
+            if (handlers.size() == MAX_RESOURCES) {
+                throw new IllegalArgumentException("cannot register resource '" + name + "': at most " + MAX_RESOURCES
+                        + " resources, so that a reservation of all of them fits one etcd transaction");
             }
             handlers.put(name, handler);
             return this;

@@ -125,7 +125,12 @@ class QuotaArgumentsIT {
                 badBuilder("namespace with a space", b -> b.namespace("/wo slo"), "'/wo slo'"),
                 badBuilder("null namespace", b -> b.namespace(null), "namespace", "null"),
                 badBuilder("null failureMode", b -> b.failureMode(null), "failureMode", "null"),
-                badBuilder("null quotaEnabled", b -> b.quotaEnabled(null), "quotaEnabled", "null"));
+                badBuilder("null quotaEnabled", b -> b.quotaEnabled(null), "quotaEnabled", "null"),
+                badBuilder("too many resources", b -> {
+                    for (int i = 0; i <= QuotaManager.MAX_RESOURCES; i++) {
+                        b.resource("R" + i, h);
+                    }
+                }, "'R100'", "100"));
     }
 
     @ParameterizedTest(name = "{0}")
