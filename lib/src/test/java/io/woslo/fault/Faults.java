@@ -1,0 +1,73 @@
+package io.woslo.fault;
+
+import io.woslo.quota.Await;
+import io.woslo.quota.RawEtcd;
+import io.woslo.testing.EtcdCluster;
+import io.woslo.testing.EtcdMember;
+import io.woslo.testing.TestTimeouts;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Fault injection on an {@link EtcdCluster} and the bounds the fault tests state. */
+public final class Faults {
+    private static final Logger LOG = LoggerFactory.getLogger(Faults.class);
+
+    /**
+     * Liveness: once a fault has ended (a leader elected, members back), calls succeed again within this bound, on
+     * the same clients. It covers gRPC's reconnect back-off and one operation timeout.
+     */
+    static final Duration RECOVERY_BOUND = TestTimeouts.scaled(Duration.ofSeconds(10));
+    /** Room past a lease's end for etcd's expiry check (every 500 ms) and the hand-over. */
+    static final Duration LEASE_EXPIRY_MARGIN = TestTimeouts.scaled(Duration.ofSeconds(3));
+
+    private Faults() {
+    }
+
+    /** Kills the leader with SIGKILL and returns it, once the others have elected a new one. */
+    static EtcdMember killLeader(EtcdCluster etcd, Consumer<String> log) {
+        EtcdMember leader = etcd.awaitLeader();
+        leader.kill();
+        log.accept("killed leader " + leader.name() + " (kill -9)");
+        EtcdMember next = etcd.awaitLeader();
+        log.accept("new leader " + next.name());
+        return leader;
+    }
+
+    /** Stops every member (SIGTERM): etcd is unreachable for every client. */
+    static void stopAll(EtcdCluster etcd) {
+        etcd.members().forEach(EtcdMember::stop);
+    }
+
+    /**
+     * Starts every stopped member again. They start together, since none is healthy before a quorum is back.
+     */
+    public static void restartStopped(EtcdCluster etcd) {
+        List<CompletableFuture<Void>> starts = etcd.members().stream()
+                .filter(member -> !member.isRunning())
+                .map(member -> CompletableFuture.runAsync(member::restart))
+                .toList();
+        try {
+            CompletableFuture.allOf(starts.toArray(CompletableFuture[]::new))
+                    .get(TestTimeouts.etcdStart().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot restart the stopped etcd members", e);
+        }
+        etcd.awaitLeader();
+    }
+
+    /** Waits (bounded) until no account lock key is left under the storm's namespace. */
+    static void awaitNoLocks(RawEtcd raw, Duration lease) {
+        Await.until("no lock key left once the leases of failed releases ran out",
+                lease.plus(LEASE_EXPIRY_MARGIN), () -> raw.locks().isEmpty());
+    }
+
+    /** A log line of a fault test, on the test's output. */
+    static void log(String line) {
+        LOG.info(line);
+    }
+}
