@@ -66,6 +66,39 @@ public final class Faults {
                 lease.plus(LEASE_EXPIRY_MARGIN), () -> raw.locks().isEmpty());
     }
 
+    /** A call and how long it took to succeed. */
+    record Timed<T>(T value, Duration took) {
+    }
+
+    /**
+     * Retries {@code call} while it fails as unavailable (each try is bounded by the operation timeout) until it
+     * succeeds; fails when {@code bound} passes first. The liveness check of a single call.
+     */
+    static <T> Timed<T> eventually(String what, Duration bound, java.util.function.Supplier<T> call) {
+        long started = System.nanoTime();
+        long deadline = started + bound.toNanos();
+        while (true) {
+            try {
+                T value = call.get();
+                return new Timed<>(value, Duration.ofNanos(System.nanoTime() - started));
+            } catch (io.woslo.quota.QuotaUnavailableException | io.woslo.lock.LockUnavailableException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError(what + " did not succeed within " + bound, e);
+                }
+                pause();
+            }
+        }
+    }
+
+    private static void pause() {
+        try {
+            Thread.sleep(50); // pacing of retries against a recovering cluster
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
     /** A log line of a fault test, on the test's output. */
     static void log(String line) {
         LOG.info(line);

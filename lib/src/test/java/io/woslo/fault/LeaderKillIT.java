@@ -95,17 +95,7 @@ class LeaderKillIT {
         }
     }
 
-    /** {@code tryLock}, retried while the client still reconnects after the fault (each try bounded). */
     private static boolean tryLockOnceReachable(DistributedLock lock, Duration wait) {
-        long deadline = System.nanoTime() + Faults.RECOVERY_BOUND.toNanos();
-        while (true) {
-            try {
-                return lock.tryLock(wait);
-            } catch (io.woslo.lock.LockUnavailableException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("etcd not reachable within " + Faults.RECOVERY_BOUND, e);
-                }
-            }
-        }
+        return Faults.eventually("tryLock of " + lock, Faults.RECOVERY_BOUND, () -> lock.tryLock(wait)).value();
     }
 }

@@ -9,6 +9,7 @@ import io.woslo.quota.QuotaManager;
 import io.woslo.quota.QuotaUnavailableException;
 import io.woslo.quota.RawEtcd;
 import io.woslo.quota.Reservation;
+import io.woslo.quota.UsedQuotaHandler;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import java.time.Duration;
@@ -78,13 +79,19 @@ final class QuotaStorm extends Workload {
 
     /** A manager as the fault tests configure it: short lease and timeouts, a quick health probe. */
     static QuotaManager manager(Client client, String namespace, Duration lockLease) {
+        return manager(client, namespace, lockLease, OPERATION_TIMEOUT, new MutableHandler(START_USED, QUOTA));
+    }
+
+    /** The same, with every resource's figures from {@code handler}. */
+    static QuotaManager manager(Client client, String namespace, Duration lockLease, Duration operationTimeout,
+                                UsedQuotaHandler handler) {
         QuotaManager.Builder builder = QuotaManager.builder(client)
                 .namespace(namespace)
                 .lockLeaseTime(lockLease)
-                .operationTimeout(OPERATION_TIMEOUT)
+                .operationTimeout(operationTimeout)
                 .healthCheckInterval(Duration.ofMillis(200))
                 .cacheTtl(Duration.ofHours(1));
-        RESOURCES.forEach(resource -> builder.resource(resource, new MutableHandler(START_USED, QUOTA)));
+        RESOURCES.forEach(resource -> builder.resource(resource, handler));
         return builder.build();
     }
 
@@ -102,9 +109,10 @@ final class QuotaStorm extends Workload {
 
     private void reserve(QuotaManager quota, String account, ThreadLocalRandom random, boolean keep) {
         Map<String, Long> amounts = new LinkedHashMap<>();
-        for (String resource : RESOURCES) {
-            if (amounts.isEmpty() || random.nextBoolean()) {
-                amounts.put(resource, (long) random.nextInt(1, 4));
+        int which = random.nextInt(3); // one resource, the other, or both: all-or-nothing across them
+        for (int i = 0; i < RESOURCES.size(); i++) {
+            if (which == i || which == RESOURCES.size()) {
+                amounts.put(RESOURCES.get(i), (long) random.nextInt(1, 4));
             }
         }
         Reservation reservation;

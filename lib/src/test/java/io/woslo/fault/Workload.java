@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 abstract class Workload implements AutoCloseable {
     /** Pause after a call failed as unavailable, so a thread does not spin on fast failures during an outage. */
-    private static final long UNAVAILABLE_PACING_MILLIS = 25;
+    private static final long UNAVAILABLE_PACING_MILLIS = 100;
 
     private final String name;
     private final int threads;
