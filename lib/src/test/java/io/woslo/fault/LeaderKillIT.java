@@ -65,6 +65,12 @@ class LeaderKillIT {
         }
     }
 
+    /**
+     * Regression: when no renewal is answered within one lease time, jetcd drops a keep-alive for good, and the lock
+     * engine used to let it go, so a kept-alive lock was lost after an election slower than its lease. Here the
+     * leader is killed and a second member stopped, so no leader can be elected for longer than the lease; then both
+     * come back and elect one, which restarts every lease's time. The lock must still be held.
+     */
     @Test
     void aKeptAliveLockKeepsItsLeaseAcrossALeaderChange(EtcdCluster etcd) throws Exception {
         this.etcd = etcd;
@@ -77,15 +83,19 @@ class LeaderKillIT {
             held.lock();
             long token = held.fencingToken();
 
-            EtcdMember killed = Faults.killLeader(etcd, Faults::log);
+            EtcdMember leader = etcd.awaitLeader();
+            EtcdMember follower = etcd.members().stream().filter(m -> m != leader).findFirst().orElseThrow();
+            leader.kill();
+            follower.stop();
+            Faults.log("killed leader " + leader.name() + " and stopped " + follower.name() + ": no quorum");
+            // Waiting out the lease is the behaviour under test: no renewal can be answered for longer than it.
+            Thread.sleep(lease.multipliedBy(2).toMillis());
+            Faults.restartStopped(etcd);
+            Faults.log("members back, new leader " + etcd.awaitLeader().name());
             DistributedLock rival = other.writeLock("kept", 2, Duration.ofSeconds(30));
-            // Waiting out twice the lease is the behaviour under test: renewals must go on through the new leader.
             boolean rivalGotIt = tryLockOnceReachable(rival, lease.multipliedBy(2));
-            killed.restart();
-            boolean rivalGotItAfterRestart = tryLockOnceReachable(rival, lease.multipliedBy(2));
 
             assertThat(rivalGotIt).as("another client took the kept-alive lock after 2x its lease").isFalse();
-            assertThat(rivalGotItAfterRestart).as("... or after the old leader came back").isFalse();
             assertThat(held.isHeld()).isTrue();
             assertThat(kept.inspect("kept").holders()).containsExactly(1L);
             held.unlock();
