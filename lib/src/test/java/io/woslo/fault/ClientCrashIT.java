@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class ClientCrashIT {
     private static final Duration CHILD_LEASE = Duration.ofSeconds(3);
     /** Longer than the parent's operation timeout, so a reservation right after the crash must still wait. */
-    private static final Duration CHILD_WRITE_LEASE = Duration.ofSeconds(5);
+    private static final Duration CHILD_WRITE_LEASE = Duration.ofSeconds(6);
 
     private final String namespace = "/fault-" + UUID.randomUUID();
 
@@ -34,12 +34,9 @@ class ClientCrashIT {
         MutableHandler truth = new MutableHandler(QuotaStorm.START_USED, QuotaStorm.QUOTA);
         RawEtcd raw = new RawEtcd(etcd.newClient(), namespace);
         try (QuotaManager quota = QuotaStorm.manager(etcd.newClient(), namespace, CHILD_LEASE,
-                QuotaStorm.OPERATION_TIMEOUT, truth);
-             ChildJvm child = holder(etcd, account, "reserve", 4, CHILD_LEASE)) {
+                QuotaStorm.OPERATION_TIMEOUT, truth)) {
             quota.refresh(account, true);
-            child.awaitLine(QuotaHolderProcess.RESERVED);
-            child.kill();
-            Faults.log("killed client JVM " + child.pid() + " holding a reservation of CPU=4");
+            crashWhileHolding(etcd, account, "reserve", 4, CHILD_LEASE, QuotaHolderProcess.RESERVED);
 
             assertThat(raw.locks()).as("the dead holder's read lock outlives its process").hasSize(1);
             assertThat(raw.used(account, "CPU")).isEqualTo(QuotaStorm.START_USED + 4);
@@ -63,12 +60,9 @@ class ClientCrashIT {
     void aWriteLockHeldByAKilledJvmEndsWithItsLeaseAndReservationsResume(EtcdCluster etcd) throws Exception {
         String account = "crashed-writer";
         RawEtcd raw = new RawEtcd(etcd.newClient(), namespace);
-        try (QuotaManager quota = QuotaStorm.manager(etcd.newClient(), namespace, CHILD_LEASE);
-             ChildJvm child = holder(etcd, account, "refresh", 0, CHILD_WRITE_LEASE)) {
+        try (QuotaManager quota = QuotaStorm.manager(etcd.newClient(), namespace, CHILD_LEASE)) {
             quota.refresh(account, true);
-            child.awaitLine(QuotaHolderProcess.WRITE_LOCKED);
-            child.kill();
-            Faults.log("killed client JVM " + child.pid() + " holding the account's write lock (a refresh)");
+            crashWhileHolding(etcd, account, "refresh", 0, CHILD_WRITE_LEASE, QuotaHolderProcess.WRITE_LOCKED);
 
             assertThat(raw.locks()).as("the dead refresh's write lock outlives its process").hasSize(1);
             assertThatThrownBy(() -> quota.prepareOccupying(account, Map.of("CPU", 1L)))
@@ -86,9 +80,14 @@ class ClientCrashIT {
         }
     }
 
-    private ChildJvm holder(EtcdCluster etcd, String account, String mode, long amount, Duration lease)
-            throws java.io.IOException {
-        return ChildJvm.start(QuotaHolderProcess.class, etcd.endpointList(), namespace, account, mode,
-                Long.toString(amount), Long.toString(lease.toMillis()));
+    /** Starts a {@link QuotaHolderProcess}, waits for its {@code line} (the lock is held), then kills it (-9). */
+    private void crashWhileHolding(EtcdCluster etcd, String account, String mode, long amount, Duration lease,
+                                   String line) throws Exception {
+        try (ChildJvm child = ChildJvm.start(QuotaHolderProcess.class, etcd.endpointList(), namespace, account, mode,
+                Long.toString(amount), Long.toString(lease.toMillis()))) {
+            child.awaitLine(line);
+            child.kill();
+            Faults.log("killed client JVM " + child.pid() + " (" + mode + " of account " + account + ")");
+        }
     }
 }

@@ -36,7 +36,7 @@ final class QuotaStorm extends Workload {
     static final long START_USED = 5;
     static final long QUOTA = 40;
     static final Duration LOCK_LEASE = Duration.ofSeconds(3);
-    static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(2);
+    static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(3);
     private static final long SAMPLE_MILLIS = 20;
 
     private final String namespace;
