@@ -162,7 +162,7 @@ class ClusterOutageIT {
             Faults.log("after the restart: orphaned lock taken in " + taken.took().toMillis()
                     + " ms, the open reservation's account refreshed in " + refreshed.took().toMillis() + " ms");
             open.close();
-            Faults.awaitNoLocks(raw, lease);
+            Faults.awaitNoAccountLocks(raw, lease);
         }
     }
 

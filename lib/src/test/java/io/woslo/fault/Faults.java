@@ -60,10 +60,13 @@ public final class Faults {
         etcd.awaitLeader();
     }
 
-    /** Waits (bounded) until no account lock key is left under the storm's namespace. */
-    static void awaitNoLocks(RawEtcd raw, Duration lease) {
-        Await.until("no lock key left once the leases of failed releases ran out",
-                lease.plus(LEASE_EXPIRY_MARGIN), () -> raw.locks().isEmpty());
+    /**
+     * Waits (bounded) until no account lock key ({@code <ns>/locks/quota%2F<account>/...}) is left: other locks of
+     * the namespace, such as {@link LockContention}'s, are not the quota's.
+     */
+    static void awaitNoAccountLocks(RawEtcd raw, Duration lease) {
+        Await.until("no account lock key left once the leases of failed releases ran out",
+                lease.plus(LEASE_EXPIRY_MARGIN), () -> raw.under("/locks/quota%2F").isEmpty());
     }
 
     /** A call and how long it took to succeed. */

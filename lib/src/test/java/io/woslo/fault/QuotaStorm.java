@@ -222,7 +222,7 @@ final class QuotaStorm extends Workload {
             }
         }
         assertThat(mismatches).as("counters the ledger cannot explain (lost or doubled updates)").isEmpty();
-        Faults.awaitNoLocks(raw, LOCK_LEASE);
+        Faults.awaitNoAccountLocks(raw, LOCK_LEASE);
     }
 
     QuotaLedger ledger() {
