@@ -79,7 +79,7 @@ class RunJarIT {
                 .contains("stopped the local etcd");
     }
 
-    private static int awaitHealth(Process process, int port) throws InterruptedException {
+    static int awaitHealth(Process process, int port) throws InterruptedException {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
                 .timeout(Duration.ofSeconds(2)).build();
@@ -99,7 +99,7 @@ class RunJarIT {
         return status;
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
         }

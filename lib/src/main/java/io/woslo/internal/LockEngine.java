@@ -57,6 +57,7 @@ public final class LockEngine implements AutoCloseable {
     private static final Duration WATCH_RETRY_PAUSE = Duration.ofMillis(100);
     /** How long a waiter behind an entry of this engine relies on its holder alone before also watching etcd. */
     private static final Duration LOCAL_WATCH_DELAY = Duration.ofSeconds(1);
+    private static final Duration KEEP_ALIVE_RETRY_PAUSE = Duration.ofMillis(200);
 
     private final KV kv;
     private final Lease leases;
@@ -269,7 +270,7 @@ public final class LockEngine implements AutoCloseable {
                             return CompletableFuture.completedFuture(null);
                         }
                         if (keepAlive) {
-                            keepAliveStream = leases.keepAlive(leaseId, new KeepAliveLogger(lockKey, leaseId));
+                            keepAliveStream = new RenewedLease(lockKey, leaseId);
                         }
                         return enqueue();
                     })
@@ -491,14 +492,29 @@ public final class LockEngine implements AutoCloseable {
         }
     }
 
-    /** Logs keep-alive failures of a lock's lease; the lock ends with its lease if renewals stop. */
-    private static final class KeepAliveLogger implements StreamObserver<LeaseKeepAliveResponse> {
+    /**
+     * The keep-alive of one held lock's lease. On a stream error jetcd retries by itself, but when no renewal is
+     * answered within one TTL (an election slower than the lease, a partition) it drops the keep-alive for good and
+     * completes its observers, although etcd restarts every lease's time when a new leader takes over. So when jetcd
+     * gives up, the keep-alive is opened again, for as long as the lock is held, until it is closed (release) or etcd
+     * says the lease is gone (the lock was lost).
+     */
+    private final class RenewedLease implements CloseableClient, StreamObserver<LeaseKeepAliveResponse> {
         private final String lockKey;
         private final long leaseId;
+        private volatile CloseableClient stream;
+        private volatile boolean closed;
 
-        KeepAliveLogger(String lockKey, long leaseId) {
+        RenewedLease(String lockKey, long leaseId) {
             this.lockKey = lockKey;
             this.leaseId = leaseId;
+            open();
+        }
+
+        private synchronized void open() {
+            if (!closed) {
+                stream = leases.keepAlive(leaseId, this);
+            }
         }
 
         @Override
@@ -508,13 +524,40 @@ public final class LockEngine implements AutoCloseable {
 
         @Override
         public void onError(Throwable error) {
-            LOG.warn("keep-alive of lock '{}' (lease {}) failed; the lock ends when its lease does: {}",
-                    lockKey, Long.toHexString(leaseId), error.toString());
+            if (closed) {
+                return;
+            }
+            if (Futures.isNotFound(error)) {
+                LOG.warn("the lease of lock '{}' (lease {}) has ended; the lock is lost", lockKey,
+                        Long.toHexString(leaseId));
+            } else {
+                LOG.debug("keep-alive of lock '{}' (lease {}) interrupted, jetcd retries: {}", lockKey,
+                        Long.toHexString(leaseId), error.toString());
+            }
         }
 
         @Override
         public void onCompleted() {
-            // closed by release
+            if (closed) {
+                return;
+            }
+            LOG.info("keep-alive of lock '{}' (lease {}) got no answer for a lease time; renewing it again",
+                    lockKey, Long.toHexString(leaseId));
+            try {
+                timer.schedule(this::open, KEEP_ALIVE_RETRY_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException engineClosed) {
+                LOG.warn("keep-alive of lock '{}' stops: its lock engine is closed; the lock ends with its lease",
+                        lockKey);
+            }
+        }
+
+        @Override
+        public synchronized void close() {
+            closed = true;
+            CloseableClient current = stream;
+            if (current != null) {
+                current.close();
+            }
         }
     }
 }

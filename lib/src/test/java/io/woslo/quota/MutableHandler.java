@@ -6,11 +6,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * A handler whose figures the test owns: {@link #used} plays the system of record (what a service has committed),
  * {@link #quota} the account's limit. The same figures are reported for every account.
  */
-final class MutableHandler implements UsedQuotaHandler {
-    final AtomicLong used;
-    final AtomicLong quota;
+public final class MutableHandler implements UsedQuotaHandler {
+    public final AtomicLong used;
+    public final AtomicLong quota;
 
-    MutableHandler(long used, long quota) {
+    public MutableHandler(long used, long quota) {
         this.used = new AtomicLong(used);
         this.quota = new AtomicLong(quota);
     }

@@ -20,31 +20,31 @@ import java.util.concurrent.TimeUnit;
  * Reads what the library wrote, straight from etcd with plain jetcd calls, so assertions do not trust the code
  * under test. Keys are given exactly as they should appear in etcd (already escaped).
  */
-final class RawEtcd {
+public final class RawEtcd {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Client client;
     private final String namespace;
 
-    RawEtcd(Client client, String namespace) {
+    public RawEtcd(Client client, String namespace) {
         this.client = client;
         this.namespace = namespace;
     }
 
     /** The counter at {@code <ns>/quota/<escapedAccount>/<resource>}, if it exists. */
-    Optional<JsonNode> counter(String escapedAccount, String resource) {
+    public Optional<JsonNode> counter(String escapedAccount, String resource) {
         return value(namespace + "/quota/" + escapedAccount + "/" + resource);
     }
 
     /** The {@code used} figure of a counter that must exist. */
-    long used(String escapedAccount, String resource) {
+    public long used(String escapedAccount, String resource) {
         return counter(escapedAccount, resource)
                 .orElseThrow(() -> new AssertionError("no counter " + escapedAccount + "/" + resource))
                 .path("used").asLong();
     }
 
     /** The JSON value of one key, if it exists. */
-    Optional<JsonNode> value(String key) {
+    public Optional<JsonNode> value(String key) {
         try {
             List<KeyValue> kvs = client.getKVClient().get(ByteSequence.from(key, UTF_8))
                     .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS).getKvs();
@@ -57,7 +57,7 @@ final class RawEtcd {
     }
 
     /** Every key under {@code <ns><suffix>} (e.g. {@code "/locks/"}) with its value as text, in key order. */
-    Map<String, String> under(String suffix) {
+    public Map<String, String> under(String suffix) {
         String prefix = namespace + suffix;
         try {
             List<KeyValue> kvs = client.getKVClient()
@@ -72,7 +72,7 @@ final class RawEtcd {
     }
 
     /** The keys of the account locks' queues: {@code <ns>/locks/...}. */
-    Map<String, String> locks() {
+    public Map<String, String> locks() {
         return under("/locks/");
     }
 }
