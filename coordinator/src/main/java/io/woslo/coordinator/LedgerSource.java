@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.kv.GetResponse;
+import io.woslo.quota.QuotaKeys;
 import io.woslo.quota.UsedQuotaHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
@@ -27,7 +28,7 @@ record LedgerSource(long quota, Map<String, Long> quotas) implements ResourceSou
         return new UsedQuotaHandler() {
             @Override
             public long queryUsed(String account) throws Exception {
-                String key = namespace + "/quota/" + KeyNames.escape(account) + "/" + KeyNames.escape(resource);
+                String key = QuotaKeys.counter(namespace, account, resource);
                 GetResponse response = client.getKVClient()
                         .get(ByteSequence.from(key, StandardCharsets.UTF_8))
                         .get(DEFAULT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);

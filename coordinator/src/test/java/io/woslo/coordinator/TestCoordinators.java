@@ -9,6 +9,7 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.options.GetOption;
+import io.woslo.quota.QuotaKeys;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import java.io.IOException;
@@ -57,8 +58,7 @@ final class TestCoordinators {
 
     /** The raw counter JSON at {@code <ns>/quota/<account>/<resource>}, or null when absent. */
     static JsonNode counter(Client raw, String namespace, String account, String resource) {
-        List<KeyValue> kvs = get(raw, namespace + "/quota/" + KeyNames.escape(account) + "/"
-                + KeyNames.escape(resource), false);
+        List<KeyValue> kvs = get(raw, QuotaKeys.counter(namespace, account, resource), false);
         try {
             return kvs.isEmpty() ? null : JSON.readTree(kvs.get(0).getValue().getBytes());
         } catch (IOException e) {
