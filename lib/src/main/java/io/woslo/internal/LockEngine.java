@@ -359,24 +359,27 @@ public final class LockEngine implements AutoCloseable {
         }
 
         void grant() {
-            if (waited && !keepAlive) {
-                // The lease started counting at the enqueue; restart it so the holder gets its full lease time.
-                // Not waited for: the holder may start at once, and a failure only shortens its lease.
-                Futures.bounded(leases.keepAliveOnce(leaseId), opTimeout, "a lease refresh for lock '" + lockKey + "'")
-                        .whenComplete((r, e) -> {
-                            if (e != null) {
-                                LOG.warn("could not restart the lease of lock '{}' at its grant: {}", lockKey,
-                                        Futures.unwrap(e).getMessage());
-                            }
-                        });
-            }
-            Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream,
-                    true);
-            if (result.complete(acquisition)) {
-                leaseToRevoke.set(0);
-            } else {
-                cleanUp();
-            }
+            // After a wait, restart the lease (it started counting at the enqueue) so the holder gets its full lease
+            // time, and learn in the same step that the entry still exists: a lease that ended while waiting (an
+            // election, a long stall) took the entry with it, and granting then would break mutual exclusion.
+            CompletableFuture<?> ready = waited
+                    ? Futures.bounded(leases.keepAliveOnce(leaseId), opTimeout, "a lease refresh for lock '" + lockKey + "'")
+                            .thenAccept(response -> {
+                                if (response.getTTL() <= 0) {
+                                    throw new EtcdUnavailableException("the queue entry of lock '" + lockKey
+                                            + "' ended with its lease while waiting", null);
+                                }
+                            })
+                    : CompletableFuture.completedFuture(null);
+            ready.thenRun(() -> {
+                Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream,
+                        true);
+                if (result.complete(acquisition)) {
+                    leaseToRevoke.set(0);
+                } else {
+                    cleanUp();
+                }
+            }).exceptionally(this::fail);
         }
 
         /**
