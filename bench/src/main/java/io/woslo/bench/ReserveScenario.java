@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code prepareOccupyingAsync} + {@code closeAsync} through {@link QuotaManager}: over some accounts, some
@@ -27,7 +28,7 @@ final class ReserveScenario {
     static Scenario of(BenchEtcd etcd, String name, String description, int accounts, List<String> resources,
                        int clients) {
         Map<String, Long> requirement = Accounts.oneEach(resources);
-        return new Scenario(name, description, false, inFlight -> {
+        return new Scenario(name, description, true, inFlight -> {
             String namespace = etcd.freshPrefix(name + "-" + inFlight);
             List<AutoCloseable> resourcesToClose = new ArrayList<>(); // closed last to first
             resourcesToClose.add(() -> etcd.deletePrefix(namespace));
@@ -43,10 +44,16 @@ final class ReserveScenario {
             }
             List<String> names = Accounts.named("acct-", accounts);
             Accounts.load(managers.get(0), names);
+            // Each operation reports the managers' conflicts counted since the last one reported: the sum over a
+            // window is exact, the attribution to single operations is not (nor needs to be).
+            AtomicLong reported = new AtomicLong();
             Operation op = seq -> managers.get((int) (seq % clients))
                     .prepareOccupyingAsync(names.get((int) (seq % accounts)), requirement)
                     .thenCompose(reservation -> reservation.closeAsync())
-                    .thenApply(v -> 0);
+                    .thenApply(v -> {
+                        long now = managers.stream().mapToLong(QuotaManager::conflictCount).sum();
+                        return (int) Math.max(0, now - reported.getAndSet(now));
+                    });
             return Workload.of(op, resourcesToClose.toArray(AutoCloseable[]::new));
         });
     }

@@ -38,10 +38,15 @@ public final class CounterStore {
     private final KeyLayout layout;
     private final Duration opTimeout;
 
-    public CounterStore(Client client, KeyLayout layout, Duration opTimeout) {
+    private final java.util.concurrent.atomic.LongAdder conflictCount;
+
+    /** @param conflictCount counts every transaction that lost its compare and was planned again */
+    public CounterStore(Client client, KeyLayout layout, Duration opTimeout,
+                        java.util.concurrent.atomic.LongAdder conflictCount) {
         this.kv = client.getKVClient();
         this.layout = layout;
         this.opTimeout = opTimeout;
+        this.conflictCount = conflictCount;
     }
 
     /** Reads the counters of {@code resources} (one round trip); absent ones are {@link VersionedCounter#MISSING}. */
@@ -122,6 +127,7 @@ public final class CounterStore {
                         return CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of account '"
                                 + account + "' stayed contended for " + opTimeout + " (" + conflicts + " conflicts)", null));
                     }
+                    conflictCount.increment();
                     Map<String, VersionedCounter> fresh = fromElse(resources, response.getGetResponses());
                     int pause = ThreadLocalRandom.current().nextInt(1, Math.min(MAX_BACKOFF_MILLIS, 1 << Math.min(conflicts, 5)) + 1);
                     return CompletableFuture.supplyAsync(() -> fresh,

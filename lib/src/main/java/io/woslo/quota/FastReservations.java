@@ -324,6 +324,7 @@ final class FastReservations {
                             }
                             // Our compares, or another part's in the same transaction, failed: plan again on what
                             // the else branch read (unchanged counters simply go again).
+                            manager.countConflict();
                             View fresh = see(fromElse(resources, seen, outcome.gets()),
                                     outcome.gets().get(resources.size()).getCount());
                             if (fresh == null || !usable(fresh, resources)) {

@@ -118,6 +118,7 @@ public final class QuotaManager implements AutoCloseable {
     private final QuotaMetrics metrics;
     private final OverQuotaListener overQuotaListener;
     private final Duration probeTimeout;
+    private final java.util.concurrent.atomic.LongAdder conflicts = new java.util.concurrent.atomic.LongAdder();
     private volatile boolean etcdHealthy = true;
 
     private QuotaManager(Builder b) {
@@ -125,7 +126,7 @@ public final class QuotaManager implements AutoCloseable {
         this.layout = new KeyLayout(b.namespace);
         this.locks = RwLocks.builder(b.client).namespace(b.namespace).operationTimeout(b.operationTimeout).build();
         this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout);
-        this.counters = new CounterStore(b.client, layout, b.operationTimeout);
+        this.counters = new CounterStore(b.client, layout, b.operationTimeout, conflicts);
         this.stored = new StoredReservations(this, b.client, layout, b.operationTimeout, b.lockLeaseTime);
         this.fast = new FastReservations(this, b.client, layout, accountLocks, b.operationTimeout, b.lockLeaseTime,
                 this::isStale);
@@ -653,6 +654,18 @@ public final class QuotaManager implements AutoCloseable {
         }
         etcdHealthy = healthy;
         metrics.etcdHealthy(healthy);
+    }
+
+    /**
+     * How many counter transactions of this manager lost their compare to a concurrent change and were planned
+     * again, since it was built: the retries that contention on accounts costs.
+     */
+    public long conflictCount() {
+        return conflicts.sum();
+    }
+
+    void countConflict() {
+        conflicts.increment();
     }
 
     /** Whether etcd answered the last health probe. */

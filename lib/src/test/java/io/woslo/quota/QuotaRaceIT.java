@@ -78,6 +78,26 @@ class QuotaRaceIT {
     }
 
     @Test
+    void aReservationPreparedOnCountersAnotherProcessChangedIsPlannedAgainAndCounted(EtcdCluster etcd) {
+        for (int i = 0; i < 2; i++) {
+            managers.add(QuotaManager.builder(etcd.newClient()).namespace(namespace)
+                    .resource("CPUA", new FixedHandler(0, 100))
+                    .build());
+        }
+        QuotaManager first = managers.get(0);
+        QuotaManager second = managers.get(1);
+        first.refresh("stale", true);
+        first.prepareOccupying("stale", Map.of("CPUA", 1L)).close();   // first now knows the counter's revision
+        second.prepareOccupying("stale", Map.of("CPUA", 2L)).close();  // ...which second then changes
+        long before = first.conflictCount();
+
+        first.prepareOccupying("stale", Map.of("CPUA", 4L)).close();
+
+        assertThat(first.conflictCount() - before).as("first's compare lost once, then it planned again").isEqualTo(1);
+        assertThat(raw.used("stale", "CPUA")).isEqualTo(7);
+    }
+
+    @Test
     void aReservationOfTwoResourcesIsNeverHalfApplied(EtcdCluster etcd) throws Exception {
         for (int i = 0; i < MANAGERS; i++) {
             managers.add(QuotaManager.builder(etcd.newClient()).namespace(namespace)
