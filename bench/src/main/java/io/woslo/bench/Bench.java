@@ -72,6 +72,7 @@ public final class Bench {
                 ReserveScenario.of(etcd, "reserve-hot", "the same on ONE account", 1, one, 1),
                 ReserveScenario.of(etcd, "reserve-hot-multi", "ONE account, 3 resources per reservation", 1,
                         List.of("CPU", "MEM", "DISK"), 1),
+                RawEtcdScenarios.leaseCycle(etcd),
                 LockScenario.of(etcd, "lock-write-contended", "write lock + unlock on one key", true),
                 LockScenario.of(etcd, "lock-read-shared", "read lock + unlock on one key", false)));
         coordinator.scenario(etcd).ifPresent(all::add);

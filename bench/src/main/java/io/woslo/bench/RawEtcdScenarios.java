@@ -33,6 +33,25 @@ final class RawEtcdScenarios {
         });
     }
 
+    /**
+     * A lease grant, a put on that lease and the lease's revoke, each waiting for the one before: the least etcd work
+     * one lock acquisition can cost while the contract gives every acquisition a lease of its own (no queue read,
+     * no waiting). The floor under {@code lock-*}.
+     */
+    static Scenario leaseCycle(BenchEtcd etcd) {
+        return new Scenario("etcd-lease-cycle", "raw lease grant + put on it + revoke (the floor of one lock acquisition)",
+                false, inFlight -> {
+            String prefix = etcd.freshPrefix("etcd-lease-cycle");
+            io.etcd.jetcd.Lease leases = etcd.shared().getLeaseClient();
+            KV kv = etcd.shared().getKVClient();
+            Operation op = seq -> leases.grant(30).thenCompose(grant -> kv
+                    .put(bytes(prefix + "/" + seq), VALUE, PutOption.builder().withLeaseId(grant.getID()).build())
+                    .thenCompose(put -> leases.revoke(grant.getID())))
+                    .thenApply(r -> 0);
+            return Workload.of(op, () -> etcd.deletePrefix(prefix));
+        });
+    }
+
     /** Compare-and-swap increments of one key: read, transaction comparing the mod revision, retry on failure. */
     static Scenario casHot(BenchEtcd etcd) {
         return new Scenario("etcd-cas-hot", "raw compare-and-swap increment of ONE key, retried at once on conflict",
