@@ -12,8 +12,4 @@ public record Counter(long used, long quota, long refreshedAt) {
     public Counter withUsed(long newUsed) {
         return new Counter(newUsed, quota, refreshedAt);
     }
-
-    public Counter withQuota(long newQuota) {
-        return new Counter(used, newQuota, refreshedAt);
-    }
 }

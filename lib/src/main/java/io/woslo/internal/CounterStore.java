@@ -51,20 +51,14 @@ public final class CounterStore {
 
     /** Reads the counters of {@code resources} (one round trip); absent ones are {@link VersionedCounter#MISSING}. */
     public CompletableFuture<Map<String, VersionedCounter>> read(String account, Collection<String> resources) {
-        String prefix = layout.quotaPrefix(account);
-        return Futures.bounded(kv.get(bytes(prefix), GetOption.builder().isPrefix(true).build()), opTimeout,
-                        "a read of the counters of account '" + account + "'")
-                .thenApply(response -> {
-                    Map<String, VersionedCounter> byKey = new java.util.HashMap<>();
-                    for (KeyValue kv : response.getKvs()) {
-                        byKey.put(Json.string(kv.getKey()), versioned(kv));
-                    }
-                    Map<String, VersionedCounter> out = new LinkedHashMap<>();
-                    for (String resource : resources) {
-                        out.put(resource, byKey.getOrDefault(layout.quotaKey(account, resource), VersionedCounter.MISSING));
-                    }
-                    return out;
-                });
+        return readAll(account).thenApply(byKey -> {
+            Map<String, VersionedCounter> out = new LinkedHashMap<>();
+            for (String resource : resources) {
+                KeyValue kv = byKey.get(layout.quotaKey(account, resource));
+                out.put(resource, kv == null ? VersionedCounter.MISSING : versioned(kv));
+            }
+            return out;
+        });
     }
 
     /** Every counter of {@code account} as stored, by key (one round trip). */

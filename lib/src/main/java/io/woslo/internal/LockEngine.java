@@ -65,7 +65,11 @@ public final class LockEngine implements AutoCloseable {
     private final KeyLayout layout;
     private final Duration opTimeout;
     private final ScheduledExecutorService timer;
-    private final GroupDeleter deletes;
+    /**
+     * Releases of entries on shared leases are deletes, group-committed: concurrent releases share one transaction
+     * (parts without compares, so the combined transaction always succeeds).
+     */
+    private final TxnCombiner deletes;
     /**
      * The entries this engine queued that are still in use, each with a future completed when its holder lets go:
      * a waiter behind one of them proceeds then, without waiting for etcd to report the delete. Safe because the
@@ -84,7 +88,7 @@ public final class LockEngine implements AutoCloseable {
         this.watches = client.getWatchClient();
         this.layout = layout;
         this.opTimeout = opTimeout;
-        this.deletes = new GroupDeleter(kv, opTimeout);
+        this.deletes = new TxnCombiner(kv, opTimeout);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "woslo-lock-timer");
             t.setDaemon(true);
@@ -133,7 +137,9 @@ public final class LockEngine implements AutoCloseable {
     public CompletableFuture<Boolean> release(Acquisition acquisition) {
         localGone(acquisition.entryKey());
         if (!acquisition.ownsLease()) {
-            return deletes.delete(acquisition.entryKey());
+            Op delete = Op.delete(bytes(acquisition.entryKey()), io.etcd.jetcd.options.DeleteOption.DEFAULT);
+            return deletes.submit(new TxnCombiner.Part(List.of(), List.of(delete), List.of())).outcome()
+                    .thenApply(outcome -> outcome.deleted().get(0) > 0);
         }
         if (acquisition.keepAlive() != null) {
             acquisition.keepAlive().close();

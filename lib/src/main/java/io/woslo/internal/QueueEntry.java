@@ -16,10 +16,6 @@ public record QueueEntry(String key, boolean write, long createRevision) {
         return write || laterIsWrite;
     }
 
-    static boolean isWriteName(String entryName) {
-        return entryName.startsWith("w-");
-    }
-
     static String entryName(boolean write, long leaseId, String sequence) {
         return (write ? "w-" : "r-") + Long.toHexString(leaseId) + "-" + sequence;
     }

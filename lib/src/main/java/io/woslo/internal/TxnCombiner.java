@@ -45,8 +45,9 @@ public final class TxnCombiner {
      * @param succeeded whether the combined transaction's compares held (the part's then-ops were done)
      * @param revision the store revision after the transaction
      * @param gets the responses of the part's get operations in the branch that ran, in order
+     * @param deleted how many keys each of the part's delete operations in that branch removed, in order
      */
-    public record Outcome(boolean succeeded, long revision, List<GetResponse> gets) {
+    public record Outcome(boolean succeeded, long revision, List<GetResponse> gets, List<Long> deleted) {
     }
 
     /**
@@ -144,12 +145,17 @@ public final class TxnCombiner {
         boolean succeeded = response.isSucceeded();
         long revision = response.getHeader().getRevision();
         List<GetResponse> gets = response.getGetResponses();
-        int at = 0;
+        List<Long> deleted = response.getDeleteResponses().stream().map(d -> d.getDeleted()).toList();
+        int getsAt = 0;
+        int deletesAt = 0;
         for (Pending p : batch) {
-            int count = (int) (succeeded ? p.part().thenOps() : p.part().elseOps()).stream()
-                    .filter(op -> op instanceof Op.GetOp).count();
-            p.outcome().complete(new Outcome(succeeded, revision, List.copyOf(gets.subList(at, at + count))));
-            at += count;
+            List<Op> ran = succeeded ? p.part().thenOps() : p.part().elseOps();
+            int getCount = (int) ran.stream().filter(op -> op instanceof Op.GetOp).count();
+            int deleteCount = (int) ran.stream().filter(op -> op instanceof Op.DeleteOp).count();
+            p.outcome().complete(new Outcome(succeeded, revision, List.copyOf(gets.subList(getsAt, getsAt + getCount)),
+                    deleted.subList(deletesAt, deletesAt + deleteCount)));
+            getsAt += getCount;
+            deletesAt += deleteCount;
         }
     }
 }
