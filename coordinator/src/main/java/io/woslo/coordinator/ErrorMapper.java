@@ -3,6 +3,8 @@ package io.woslo.coordinator;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import io.woslo.quota.QuotaAbnormalException;
+import io.woslo.quota.QuotaBusyException;
+import io.woslo.quota.QuotaOutcomeUnknownException;
 import io.woslo.quota.QuotaExceededException;
 import io.woslo.quota.QuotaUnavailableException;
 import java.util.LinkedHashMap;
@@ -20,7 +22,10 @@ import org.slf4j.LoggerFactory;
  * <tr><td>{@link IllegalArgumentException} (the library's input checks)</td><td>400 bad_request</td></tr>
  * <tr><td>{@link QuotaExceededException}</td><td>409 quota_exceeded, with resource, requested, used, quota</td></tr>
  * <tr><td>{@link QuotaAbnormalException}</td><td>409 quota_abnormal, with resource, used, released</td></tr>
- * <tr><td>{@link QuotaUnavailableException}</td><td>503 unavailable, with Retry-After</td></tr>
+ * <tr><td>{@link QuotaBusyException}</td><td>409 account_busy, with the account; nothing changed</td></tr>
+ * <tr><td>{@link QuotaOutcomeUnknownException}</td><td>504 outcome_unknown, no Retry-After: the change may or may
+ * not have been applied</td></tr>
+ * <tr><td>{@link QuotaUnavailableException}</td><td>503 unavailable, with Retry-After: nothing was applied</td></tr>
  * <tr><td>a bare status (413 from the body limit...)</td><td>that status</td></tr>
  * <tr><td>anything else</td><td>500 internal, logged, its message not shown</td></tr>
  * </table>
@@ -72,6 +77,17 @@ final class ErrorMapper implements Handler<RoutingContext> {
             body.put("used", e.used());
             body.put("released", e.released());
             return 409;
+        }
+        if (failure instanceof QuotaBusyException e) {
+            put(body, 409, "account_busy", e.getMessage());
+            if (e.account() != null) {
+                body.put("accounts", java.util.List.of(e.account()));
+            }
+            return 409;
+        }
+        if (failure instanceof QuotaOutcomeUnknownException) {
+            return put(body, 504, "outcome_unknown", "etcd did not confirm the change in time; it may or may not have"
+                    + " been applied. Check before retrying, or retry with the same Idempotency-Key");
         }
         if (failure instanceof QuotaUnavailableException) {
             return put(body, 503, "unavailable", "etcd or a resource's source cannot be reached now; retry later");

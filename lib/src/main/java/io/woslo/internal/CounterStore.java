@@ -77,56 +77,113 @@ public final class CounterStore {
      * values of those it changes (an empty map changes nothing). It may throw to refuse the change, e.g. when quota
      * would be exceeded; the refusal is the future's failure. Completes with the counters as written.
      *
+     * <p>The transaction is fenced by {@code fence}, the caller's account lock entry: when the entry is no longer the
+     * one granted, nothing is written and the future fails with {@link LockLostException}. When etcd does not answer
+     * in time, the entry is read to learn whether the write landed; if it did not, the entry is removed so that it
+     * never can (the future then fails with {@link EtcdUnavailableException}, and the caller's lock is gone); if
+     * that cannot be told, the future fails with {@link OutcomeUnknownException}.
+     *
      * @param snapshot counters already read for {@code resources}, or null to read them first
      */
     public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
-                                                          Map<String, VersionedCounter> snapshot,
+                                                          Map<String, VersionedCounter> snapshot, Fence fence,
                                                           Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
         long deadline = System.nanoTime() + opTimeout.toNanos();
         CompletableFuture<Map<String, VersionedCounter>> first = snapshot != null
                 ? CompletableFuture.completedFuture(snapshot)
                 : read(account, resources);
-        return first.thenCompose(current -> attempt(account, List.copyOf(resources), current, plan, deadline, 0));
+        return first.thenCompose(current -> attempt(account, List.copyOf(resources), current, fence, plan, deadline, 0));
     }
 
     private CompletableFuture<Map<String, Counter>> attempt(String account, List<String> resources,
-                                                            Map<String, VersionedCounter> current,
+                                                            Map<String, VersionedCounter> current, Fence fence,
                                                             Function<Map<String, VersionedCounter>, Map<String, Counter>> plan,
                                                             long deadline, int conflicts) {
         Map<String, Counter> changes = plan.apply(current);
         if (changes.isEmpty()) {
             return CompletableFuture.completedFuture(changes);
         }
-        List<Cmp> compares = new ArrayList<>(resources.size());
-        List<Op> reads = new ArrayList<>(resources.size());
+        List<Cmp> compares = new ArrayList<>(resources.size() + 1);
+        List<Op> reads = new ArrayList<>(resources.size() + 1);
         for (String resource : resources) {
             ByteSequence key = bytes(layout.quotaKey(account, resource));
             compares.add(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(current.get(resource).modRevision())));
             reads.add(Op.get(key, GetOption.DEFAULT));
         }
-        List<Op> writes = new ArrayList<>(changes.size());
+        List<Op> writes = new ArrayList<>(changes.size() + 2);
         changes.forEach((resource, counter) ->
                 writes.add(Op.put(bytes(layout.quotaKey(account, resource)), Json.write(counter), PutOption.DEFAULT)));
+        changes.entrySet().stream()
+                .filter(change -> !current.get(change.getKey()).exists())
+                .mapToLong(change -> change.getValue().refreshedAt())
+                .max()
+                .ifPresent(createdAt -> writes.add(accountIndexPut(account, createdAt))); // a counter created here
+        String writeId = Long.toHexString(ThreadLocalRandom.current().nextLong());
+        compares.add(fence.compare());
+        writes.add(fence.touch(writeId));
+        reads.add(fence.read());
         CompletableFuture<TxnResponse> txn = kv.txn()
                 .If(compares.toArray(Cmp[]::new))
                 .Then(writes.toArray(Op[]::new))
                 .Else(reads.toArray(Op[]::new))
                 .commit();
-        return Futures.bounded(txn, opTimeout, "an update of the counters of account '" + account + "'")
+        String what = "an update of the counters of account '" + account + "'";
+        return Futures.bounded(txn, opTimeout, what)
+                .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EtcdUnavailableException
+                        ? resolve(fence, writeId, what).thenApply(landed -> null)
+                        : CompletableFuture.failedFuture(error))
                 .thenCompose(response -> {
-                    if (response.isSucceeded()) {
+                    if (response == null || response.isSucceeded()) {
                         return CompletableFuture.completedFuture(changes);
+                    }
+                    List<GetResponse> gets = response.getGetResponses();
+                    List<KeyValue> entry = gets.get(resources.size()).getKvs();
+                    if (!fence.holds(entry.isEmpty() ? null : entry.get(0))) {
+                        return CompletableFuture.failedFuture(fence.lost(what));
                     }
                     if (System.nanoTime() > deadline) {
                         return CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of account '"
                                 + account + "' stayed contended for " + opTimeout + " (" + conflicts + " conflicts)", null));
                     }
                     conflictCount.increment();
-                    Map<String, VersionedCounter> fresh = fromElse(resources, response.getGetResponses());
+                    Map<String, VersionedCounter> fresh = fromElse(resources, gets);
                     int pause = ThreadLocalRandom.current().nextInt(1, Math.min(MAX_BACKOFF_MILLIS, 1 << Math.min(conflicts, 5)) + 1);
                     return CompletableFuture.supplyAsync(() -> fresh,
                                     CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS))
-                            .thenCompose(next -> attempt(account, resources, next, plan, deadline, conflicts + 1));
+                            .thenCompose(next -> attempt(account, resources, next, fence, plan, deadline, conflicts + 1));
+                });
+    }
+
+    /**
+     * After a fenced write got no answer: completes normally when the write landed, fails with
+     * {@link EtcdUnavailableException} when it did not and never will (its fence entry was removed first), and with
+     * {@link OutcomeUnknownException} when etcd cannot tell us.
+     */
+    private CompletableFuture<Void> resolve(Fence fence, String writeId, String what) {
+        ByteSequence entry = bytes(fence.entryKey());
+        CompletableFuture<TxnResponse> withdraw = kv.txn()
+                .If(fence.compare(), new Cmp(entry, Cmp.Op.EQUAL, CmpTarget.value(fence.touchValue(writeId))))
+                .Then()
+                .Else(fence.read(), Op.delete(entry, io.etcd.jetcd.options.DeleteOption.DEFAULT))
+                .commit();
+        // One transaction tells and settles: if the entry carries this write's mark, the write landed; otherwise the
+        // entry is deleted (if it is still ours), so that the write, fenced by it, can never land later.
+        return Futures.bounded(withdraw, opTimeout, "the settlement of " + what)
+                .handle((response, error) -> {
+                    if (error != null) {
+                        throw new OutcomeUnknownException("etcd did not answer " + what + " in time, nor whether it"
+                                + " was applied", Futures.unwrap(error));
+                    }
+                    if (response.isSucceeded()) {
+                        return null;
+                    }
+                    List<KeyValue> seen = response.getGetResponses().get(0).getKvs();
+                    if (!fence.holds(seen.isEmpty() ? null : seen.get(0))) {
+                        throw new OutcomeUnknownException("etcd did not answer " + what + " in time, and its lock"
+                                + " entry has gone since, so whether it was applied cannot be told", null);
+                    }
+                    throw new EtcdUnavailableException("etcd did not answer " + what + " in time; it was not applied"
+                            + " and its lock was released", null);
                 });
     }
 
@@ -145,10 +202,14 @@ public final class CounterStore {
 
     /** Writes {@code <ns>/accounts/<account>} with the refresh time. */
     public CompletableFuture<Void> touchAccount(String account, long refreshedAtMillis) {
-        return Futures.bounded(kv.put(bytes(layout.accountKey(account)),
-                        Json.write(Map.of("refreshedAt", refreshedAtMillis))), opTimeout,
-                "the account index of '" + account + "'")
+        Op put = accountIndexPut(account, refreshedAtMillis);
+        return Futures.bounded(kv.txn().Then(put).commit(), opTimeout, "the account index of '" + account + "'")
                 .thenApply(r -> null);
+    }
+
+    private Op accountIndexPut(String account, long refreshedAtMillis) {
+        return Op.put(bytes(layout.accountKey(account)), Json.write(Map.of("refreshedAt", refreshedAtMillis)),
+                PutOption.DEFAULT);
     }
 
     /** Every account in the index with its refresh time (epoch ms). */

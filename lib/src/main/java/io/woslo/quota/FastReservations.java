@@ -98,8 +98,13 @@ final class FastReservations {
     private record Request(Map<String, Long> wanted, CompletableFuture<QuotaManager.Reserved> result) {
     }
 
-    /** The counters of an account as last seen, with no writer queued at that time. */
-    private record View(Map<String, VersionedCounter> counters) {
+    /**
+     * The counters of an account as last seen, with no writer queued at that time.
+     *
+     * @param confirmed whether etcd returned them during the current batch: only such a view may refuse a request
+     *                  (releases never update a lane's remembered view, so a remembered one may show too much used)
+     */
+    private record View(Map<String, VersionedCounter> counters, boolean confirmed) {
     }
 
     /** One account's queue of reservations; one transaction in flight at a time. */
@@ -151,7 +156,9 @@ final class FastReservations {
             long deadline = System.nanoTime() + opTimeout.toNanos();
             afterSettled().thenCompose(ignored -> {
                         View known = view;
-                        return known != null && known.counters().keySet().containsAll(resources)
+                        // A remembered view that is unusable (a counter older than the cache TTL) is dropped and
+                        // read again: the slow path may have refreshed it since.
+                        return known != null && usable(known, resources)
                                 ? CompletableFuture.completedFuture(known)
                                 : readView();
                     })
@@ -190,20 +197,24 @@ final class FastReservations {
          */
         void settle(CompletableFuture<TxnResponse> txn, List<Request> fits, List<String> entries, long leaseId) {
             view = null;
+            long failedAt = manager.nowMillis();
             Map<String, Long> amounts = new LinkedHashMap<>();
             fits.forEach(r -> r.wanted().forEach((resource, amount) -> amounts.merge(resource, amount, Long::sum)));
             settled = txn.handle((response, error) -> response)
                     .thenCompose(response -> response != null
-                            ? CompletableFuture.completedFuture(response.isSucceeded())
-                            : entryExists(entries.get(0), 5))
-                    .thenCompose(landed -> {
-                        if (!landed) {
+                            ? CompletableFuture.completedFuture(response.isSucceeded() ? response.getHeader().getRevision() : 0L)
+                            : landedAt(entries.get(0), 5))
+                    .thenCompose(revision -> {
+                        if (revision == 0) {
                             return CompletableFuture.<Void>completedFuture(null);
                         }
                         LOG.warn("a reservation of account '{}' reported as failed reached etcd late; undoing it", account);
-                        return manager.release(account, amounts, Long.MAX_VALUE, true, "undo of a late reservation")
+                        // Fenced by the entry that landed with it; counters refreshed since the failure already
+                        // show the truth and are left alone.
+                        Acquisition landed = new Acquisition(lockKey, entries.get(0), false, leaseId, revision, null, false);
+                        return manager.release(account, amounts, failedAt, landed, false, "undo of a late reservation")
                                 .thenCompose(v -> CompletableFuture.allOf(entries.stream()
-                                        .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, 0, null, false)))
+                                        .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
                                         .toArray(CompletableFuture[]::new)));
                     })
                     .exceptionally(e -> {
@@ -213,12 +224,13 @@ final class FastReservations {
                     });
         }
 
-        CompletableFuture<Boolean> entryExists(String entry, int attempts) {
-            return Futures.bounded(kv.get(bytes(entry), GetOption.builder().withCountOnly(true).build()), opTimeout,
+        /** The create revision of {@code entry} (the revision its transaction landed at), 0 when it is absent. */
+        CompletableFuture<Long> landedAt(String entry, int attempts) {
+            return Futures.bounded(kv.get(bytes(entry), GetOption.builder().withKeysOnly(true).build()), opTimeout,
                             "a check of a reservation's outcome")
-                    .thenApply(got -> got.getCount() > 0)
+                    .thenApply(got -> got.getKvs().isEmpty() ? 0L : got.getKvs().get(0).getCreateRevision())
                     .exceptionallyCompose(e -> attempts > 1
-                            ? entryExists(entry, attempts - 1)
+                            ? landedAt(entry, attempts - 1)
                             : CompletableFuture.failedFuture(e));
         }
 
@@ -257,10 +269,14 @@ final class FastReservations {
                             response.getGetResponses().get(1).getCount()));
         }
 
+        /** Remembers what etcd just returned for later batches, and returns it as confirmed for this one. */
         View see(Map<String, VersionedCounter> counters, long writers) {
-            View seen = writers > 0 ? null : new View(counters);
-            view = seen;
-            return seen;
+            if (writers > 0) {
+                view = null;
+                return null;
+            }
+            view = new View(counters, false);
+            return new View(counters, true);
         }
 
         Op writersCount() {
@@ -282,6 +298,11 @@ final class FastReservations {
                 }
             }
             if (fits.isEmpty()) {
+                if (!seen.confirmed()) { // refused on a remembered view: decide again on what etcd holds now
+                    return readView().thenCompose(fresh -> fresh == null || !usable(fresh, resources)
+                            ? slowPath(batch)
+                            : commit(batch, resources, fresh, limits, deadline));
+                }
                 refused.forEach((r, e) -> r.result().completeExceptionally(e));
                 return CompletableFuture.completedFuture(null);
             }

@@ -13,6 +13,9 @@ import io.woslo.internal.Acquisition;
 import io.woslo.internal.CounterStore;
 import io.woslo.internal.EnqueueGuard;
 import io.woslo.internal.EtcdUnavailableException;
+import io.woslo.internal.Fence;
+import io.woslo.internal.LockLostException;
+import io.woslo.internal.OutcomeUnknownException;
 import io.woslo.internal.Futures;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LockEngine;
@@ -35,6 +38,8 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -114,7 +119,17 @@ public final class QuotaManager implements AutoCloseable {
     private final Clock clock;
     private final Executor handlerExecutor;
     private final ExecutorService ownedHandlerExecutor;
-    private final ScheduledExecutorService scheduler;
+    /** The health probe's thread: nothing else runs on it, so a long scan or a slow etcd call cannot delay it. */
+    private final ScheduledExecutorService prober;
+    /** The over-quota scan's thread (it asks every account's handlers, which may take long). */
+    private final ScheduledExecutorService scanner;
+    /** Ends waits that outlive the operation timeout. */
+    private final ScheduledExecutorService deadlines;
+    /**
+     * Where the futures handed to callers complete, so that their continuations (which may block, even on another
+     * WOSLO call) never run on a thread WOSLO needs for progress: jetcd's executor, a lane, a combiner.
+     */
+    private final ExecutorService callbacks;
     private final QuotaMetrics metrics;
     private final OverQuotaListener overQuotaListener;
     private final Duration probeTimeout;
@@ -151,8 +166,13 @@ public final class QuotaManager implements AutoCloseable {
         Duration probeBound = b.healthCheckInterval.compareTo(Duration.ofMillis(500)) < 0
                 ? Duration.ofMillis(500) : b.healthCheckInterval;
         this.probeTimeout = probeBound.compareTo(b.operationTimeout) > 0 ? b.operationTimeout : probeBound;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(daemonThreads("woslo-quota-scheduler"));
-        scheduler.scheduleWithFixedDelay(this::probeEtcd, b.healthCheckInterval.toMillis(),
+        this.prober = Executors.newSingleThreadScheduledExecutor(daemonThreads("woslo-quota-probe"));
+        this.scanner = Executors.newSingleThreadScheduledExecutor(daemonThreads("woslo-quota-scan"));
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, daemonThreads("woslo-quota-deadline"));
+        timer.setRemoveOnCancelPolicy(true);
+        this.deadlines = timer;
+        this.callbacks = Executors.newCachedThreadPool(daemonThreads("woslo-quota-callback"));
+        prober.scheduleWithFixedDelay(this::probeEtcd, b.healthCheckInterval.toMillis(),
                 b.healthCheckInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
@@ -177,7 +197,11 @@ public final class QuotaManager implements AutoCloseable {
         return join(prepareOccupyingAsync(account, requirement));
     }
 
-    /** {@link #prepareOccupying} without blocking; argument errors are thrown at once. */
+    /**
+     * {@link #prepareOccupying} without blocking; argument errors are thrown at once. The future completes within the
+     * operation timeout, never on a thread WOSLO needs (its continuations may block). If it is cancelled or times
+     * out while the reservation is still in flight, whatever of it lands later is given back.
+     */
     public CompletableFuture<Reservation> prepareOccupyingAsync(String account, Map<String, Long> requirement) {
         Requirements.account(account);
         Map<String, Long> wanted = Requirements.amounts("requirement", requirement, handlers.keySet());
@@ -191,62 +215,136 @@ public final class QuotaManager implements AutoCloseable {
                         .thenApply(r -> (Reservation) new QuotaReservation(this, r))
                 : CompletableFuture.failedFuture(new EtcdUnavailableException(
                         "etcd failed its last health probe", null));
-        return reserved.handle((reservation, error) -> {
-            if (error == null) {
-                metrics.reservation("reserved");
-                return reservation;
+        return deliver(reserved, "a reservation for account '" + account + "'", false, QuotaManager::giveBack)
+                .handle((reservation, error) -> {
+                    if (error == null) {
+                        metrics.reservation("reserved");
+                        return reservation;
+                    }
+                    Throwable cause = Futures.unwrap(error);
+                    if (cause instanceof QuotaExceededException) {
+                        metrics.reservation("exceeded");
+                    } else if (cause instanceof QuotaUnavailableException && failureMode == FailureMode.OPEN) {
+                        metrics.reservation("fail_open");
+                        LOG.warn("etcd unavailable, letting a reservation for account '{}' of {} pass (failure mode"
+                                + " OPEN): {}", account, wanted, cause.getMessage());
+                        return QuotaReservation.noop(this, account);
+                    } else if (cause instanceof QuotaUnavailableException || cause instanceof QuotaBusyException) {
+                        metrics.reservation("unavailable");
+                    }
+                    throw new CompletionException(cause);
+                });
+    }
+
+    /** Gives back a reservation nobody waits for any more: its amounts, then its lock. */
+    private static void giveBack(Reservation abandoned) {
+        LOG.info("{} landed after its caller stopped waiting; giving it back", abandoned);
+        abandoned.rollbackAsync()
+                .whenComplete((v, e) -> {
+                    if (e != null) {
+                        LOG.warn("could not give back the abandoned {} (a refresh corrects its counters): {}",
+                                abandoned, Futures.unwrap(e).getMessage());
+                    }
+                })
+                .handle((v, e) -> abandoned.closeAsync());
+    }
+
+    /**
+     * Hands an internal future to a caller. The caller's future fails when the operation timeout passes first (with
+     * {@link QuotaOutcomeUnknownException} for a write that may still land, {@link QuotaUnavailableException}
+     * otherwise); it completes on the callback executor, so that its continuations, which may block, never hold up a
+     * thread WOSLO needs; failures are mapped to the {@link QuotaException} family. When the caller's future is
+     * done first (timed out, cancelled), a value that arrives later goes to {@code abandoned}, which gives it back.
+     */
+    <T> CompletableFuture<T> deliver(CompletableFuture<T> internal, String what, boolean writeMayLand,
+                                     java.util.function.Consumer<T> abandoned) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        ScheduledFuture<?> deadline;
+        try {
+            deadline = deadlines.schedule(() -> out.completeExceptionally(writeMayLand
+                    ? new QuotaOutcomeUnknownException(what + " did not complete within " + operationTimeout
+                            + "; it may still be applied", null)
+                    : new QuotaUnavailableException(what + " did not complete within " + operationTimeout, null)),
+                    operationTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            out.completeExceptionally(new QuotaUnavailableException("the quota manager is closed", closed));
+            return out;
+        }
+        internal.whenComplete((value, error) -> {
+            deadline.cancel(false);
+            Runnable complete = () -> {
+                boolean delivered = error == null ? out.complete(value) : out.completeExceptionally(toQuotaException(error));
+                if (!delivered && error == null && value != null && abandoned != null) {
+                    abandoned.accept(value);
+                }
+            };
+            try {
+                callbacks.execute(complete);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                complete.run();
             }
-            Throwable cause = Futures.unwrap(error);
-            if (cause instanceof QuotaExceededException) {
-                metrics.reservation("exceeded");
-            } else if (isUnavailable(cause) && failureMode == FailureMode.OPEN) {
-                metrics.reservation("fail_open");
-                LOG.warn("etcd unavailable, letting a reservation for account '{}' of {} pass (failure mode OPEN): {}",
-                        account, wanted, cause.getMessage());
-                return QuotaReservation.noop(this, account);
-            } else if (isUnavailable(cause)) {
-                metrics.reservation("unavailable");
-            }
-            throw new CompletionException(toQuotaException(cause));
         });
+        return out;
     }
 
     /** Amounts reserved under an account read lock that the caller now owns. */
     record Reserved(String account, Map<String, Long> amounts, Acquisition lock, long reservedAtMillis) {
     }
 
+    /**
+     * The slow path: takes the account's read lock (waiting for a refresh at most {@link #lockWait()}), reads the
+     * counters and reserves with one fenced compare-and-swap. A stale counter is refreshed first only if the write
+     * lock is free at once; staleness never makes a reservation wait. A missing counter is created from its
+     * handler's figures in the reservation's own transaction.
+     */
     CompletableFuture<Reserved> reserve(String account, Map<String, Long> wanted, boolean mayRefresh) {
         CompletableFuture<Map<String, Long>> quotas = queryAll(account, wanted.keySet(), UsedQuotaHandler::queryQuota);
-        return lockAccount(account, false, operationTimeout).thenCompose(lock -> counters.read(account, wanted.keySet())
+        return lockAccount(account, false, lockWait()).thenCompose(lock -> counters.read(account, wanted.keySet())
                 .thenCompose(current -> {
                     List<String> stale = stale(current);
                     if (!stale.isEmpty() && mayRefresh) {
-                        // A missing counter means the account is new here: load every resource at once, so that
-                        // the account's next reservations need no write lock (which waits for open reservations).
-                        boolean anyMissing = current.values().stream().anyMatch(c -> !c.exists());
-                        String[] toRefresh = anyMissing ? new String[0] : stale.toArray(String[]::new);
                         return unlock(lock)
-                                .thenCompose(v -> refreshAsync(account, false, toRefresh))
+                                .thenCompose(v -> refreshIfFree(account, stale))
                                 .thenCompose(refreshed -> reserve(account, wanted, false));
                     }
-                    return quotas
-                            .thenCompose(limits -> counters.update(account, wanted.keySet(), current,
-                                    plan -> reservePlan(account, wanted, limits, plan)))
+                    List<String> missing = current.entrySet().stream()
+                            .filter(e -> !e.getValue().exists()).map(Map.Entry::getKey).toList();
+                    CompletableFuture<Map<String, Long>> used = missing.isEmpty()
+                            ? CompletableFuture.completedFuture(Map.of())
+                            : queryAll(account, missing, UsedQuotaHandler::queryUsed);
+                    return quotas.thenCombine(used, (limits, truth) -> Map.entry(limits, truth))
+                            .thenCompose(figures -> counters.update(account, wanted.keySet(), current, Fence.of(lock),
+                                    plan -> reservePlan(account, wanted, figures.getKey(), figures.getValue(), plan)))
                             .thenApply(written -> new Reserved(account, wanted, lock, clock.millis()));
                 })
                 .exceptionallyCompose(error -> unlock(lock).thenCompose(v -> CompletableFuture.failedFuture(error))));
     }
 
-    private static Map<String, Counter> reservePlan(String account, Map<String, Long> wanted, Map<String, Long> limits,
-                                                    Map<String, VersionedCounter> current) {
+    /** Refreshes {@code resources} if the account's write lock can be taken at once; otherwise leaves them. */
+    private CompletableFuture<Void> refreshIfFree(String account, List<String> resources) {
+        return refreshUnder(account, false, resources, Duration.ZERO).handle((result, error) -> {
+            if (error != null) {
+                LOG.debug("stale counters of account '{}' not refreshed now ({}); reserving on them",
+                        account, Futures.unwrap(error).getMessage());
+            }
+            return null;
+        });
+    }
+
+    private Map<String, Counter> reservePlan(String account, Map<String, Long> wanted, Map<String, Long> limits,
+                                             Map<String, Long> usedOfMissing, Map<String, VersionedCounter> current) {
         Map<String, Counter> out = new LinkedHashMap<>();
         for (Map.Entry<String, Long> entry : wanted.entrySet()) {
             String resource = entry.getKey();
             long amount = entry.getValue();
             Counter counter = current.get(resource).counter();
             if (counter == null) {
-                throw new EtcdUnavailableException("the counter of resource '" + resource + "' for account '" + account
-                        + "' is missing: its handler could not be read", null);
+                Long truth = usedOfMissing.get(resource);
+                if (truth == null) { // created by another reservation since our read, then gone again: rare; retry
+                    throw new EtcdUnavailableException("the counter of resource '" + resource + "' for account '"
+                            + account + "' changed while it was being created", null);
+                }
+                counter = new Counter(truth, limits.get(resource), clock.millis());
             }
             long quota = limits.get(resource);
             long used = counter.used();
@@ -294,24 +392,38 @@ public final class QuotaManager implements AutoCloseable {
         CompletableFuture<StoredReservation> made = etcdHealthy || noop
                 ? stored.create(account, wanted, noop)
                 : CompletableFuture.failedFuture(new EtcdUnavailableException("etcd failed its last health probe", null));
-        return made.whenComplete((r, e) -> metrics.reservation(e == null ? (noop ? "noop" : "reserved")
-                        : Futures.unwrap(e) instanceof QuotaExceededException ? "exceeded" : "unavailable"))
-                .exceptionallyCompose(QuotaManager::failed);
+        return deliver(made, "a stored reservation for account '" + account + "'", false,
+                        abandoned -> stored.end(abandoned.id(), true).exceptionally(e -> {
+                            LOG.warn("could not give back the abandoned reservation {}: {}", abandoned.id(),
+                                    Futures.unwrap(e).getMessage());
+                            return false;
+                        }))
+                .whenComplete((r, e) -> metrics.reservation(e == null ? (noop ? "noop" : "reserved")
+                        : Futures.unwrap(e) instanceof QuotaExceededException ? "exceeded" : "unavailable"));
     }
 
     /** A stored reservation by id, empty when unknown or ended. */
     public CompletableFuture<Optional<StoredReservation>> findStoredAsync(String id) {
-        return stored.find(StoredReservations.requireId(id)).exceptionallyCompose(QuotaManager::failed);
+        return deliver(stored.find(StoredReservations.requireId(id)), "a read of reservation " + id, false, null);
     }
 
-    /** Ends a stored reservation (the seed's Finally), keeping its amounts. False when it is unknown or ended. */
+    /**
+     * Ends a stored reservation (the seed's Finally), keeping its amounts. False when it is unknown or ended. Of
+     * several processes ending one reservation at once, exactly one gets true.
+     */
     public CompletableFuture<Boolean> finishStoredAsync(String id) {
-        return stored.end(StoredReservations.requireId(id), false).exceptionallyCompose(QuotaManager::failed);
+        return deliver(stored.end(StoredReservations.requireId(id), false), "the end of reservation " + id, true,
+                null);
     }
 
-    /** Gives back a stored reservation's amounts and ends it. False when it is unknown or ended. */
+    /**
+     * Gives back a stored reservation's amounts and ends it. False when it is unknown or ended. Fails with
+     * {@link QuotaOutcomeUnknownException} when etcd did not confirm it in time: a retry then answers false if the
+     * first attempt did land.
+     */
     public CompletableFuture<Boolean> rollbackStoredAsync(String id) {
-        return stored.end(StoredReservations.requireId(id), true).exceptionallyCompose(QuotaManager::failed);
+        return deliver(stored.end(StoredReservations.requireId(id), true), "the rollback of reservation " + id, true,
+                null);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -326,21 +438,18 @@ public final class QuotaManager implements AutoCloseable {
         join(cleanUsedAsync(account, amounts));
     }
 
-    /** {@link #cleanUsed} without blocking. */
+    /**
+     * {@link #cleanUsed} without blocking. Fails with {@link QuotaOutcomeUnknownException} when etcd did not confirm
+     * the change in time and it may still land: do not simply call it again then.
+     */
     public CompletableFuture<Void> cleanUsedAsync(String account, Map<String, Long> amounts) {
         Requirements.account(account);
         Map<String, Long> released = Requirements.amounts("amounts", amounts, handlers.keySet());
         if (released.isEmpty() || !quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(null);
         }
-        List<String> missing = new ArrayList<>();
-        return withReadLock(account, () -> counters.update(account, released.keySet(), null, current -> {
-            missing.clear();
-            return releasePlan(account, released, current, Long.MAX_VALUE, missing);
-        })).thenCompose(done -> missing.isEmpty()
-                ? CompletableFuture.<Void>completedFuture(null)
-                : refreshAsync(account, true, missing.toArray(String[]::new)).thenApply(r -> (Void) null))
-                .exceptionallyCompose(QuotaManager::failed);
+        return deliver(release(account, released, Long.MAX_VALUE, null, true, "cleanUsed"),
+                "cleanUsed of account '" + account + "'", true, null);
     }
 
     /**
@@ -349,6 +458,7 @@ public final class QuotaManager implements AutoCloseable {
      * counters it changes.
      *
      * @throws QuotaAbnormalException if a counter would go below zero (nothing changes)
+     * @throws QuotaOutcomeUnknownException if etcd did not confirm the change in time and it may still land
      * @throws IllegalArgumentException for a null {@code errorTime} or one more than 5 minutes in the future
      */
     public void rollback(String account, Map<String, Long> amounts, Instant errorTime) {
@@ -363,31 +473,50 @@ public final class QuotaManager implements AutoCloseable {
         if (released.isEmpty() || !quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(null);
         }
-        return release(account, released, errorTime.toEpochMilli(), false, "rollback");
+        return deliver(release(account, released, errorTime.toEpochMilli(), null, false, "rollback"),
+                "a rollback of account '" + account + "'", true, null);
     }
 
     /**
-     * Lowers counters by {@code amounts}, skipping those refreshed after {@code skipRefreshedAfterMillis} and those
-     * missing; takes the account's read lock for the change unless the caller holds it already.
+     * Lowers counters by {@code amounts}, skipping those refreshed after {@code skipRefreshedAfterMillis}, with one
+     * transaction fenced by {@code heldLock} (the caller's read lock), or by a read lock taken for the change when
+     * that is null. A missing counter is created from its handler's figures when {@code createMissing} (the source
+     * already reflects the deletion), else skipped.
      */
     CompletableFuture<Void> release(String account, Map<String, Long> amounts, long skipRefreshedAfterMillis,
-                                    boolean readLockHeld, String what) {
-        java.util.function.Supplier<CompletableFuture<Map<String, Counter>>> change = () -> counters.update(account,
-                amounts.keySet(), null, current -> releasePlan(account, amounts, current, skipRefreshedAfterMillis, null));
-        CompletableFuture<Map<String, Counter>> done = readLockHeld ? change.get() : withReadLock(account, change);
-        return done.thenAccept(written -> LOG.debug("{} for account '{}' lowered {}", what, account, written.keySet()))
-                .exceptionallyCompose(QuotaManager::failed);
+                                    Acquisition heldLock, boolean createMissing, String what) {
+        java.util.function.Function<Acquisition, CompletableFuture<Map<String, Counter>>> change = lock -> counters
+                .read(account, amounts.keySet())
+                .thenCompose(current -> {
+                    List<String> missing = createMissing ? current.entrySet().stream()
+                            .filter(e -> !e.getValue().exists()).map(Map.Entry::getKey).toList() : List.of();
+                    CompletableFuture<Map<String, Object>> truth = missing.isEmpty()
+                            ? CompletableFuture.completedFuture(Map.of())
+                            : readTruth(account, missing);
+                    return truth.thenCompose(figures -> counters.update(account, amounts.keySet(), current,
+                            Fence.of(lock), seen -> releasePlan(account, amounts, seen, skipRefreshedAfterMillis, figures)));
+                });
+        CompletableFuture<Map<String, Counter>> done = heldLock != null
+                ? change.apply(heldLock).exceptionallyCompose(error -> Futures.unwrap(error) instanceof LockLostException
+                        ? withReadLock(account, change) // the holder's lease ended: change under a lock of its own
+                        : CompletableFuture.failedFuture(error))
+                : withReadLock(account, change);
+        return done.thenAccept(written -> LOG.debug("{} for account '{}' lowered {}", what, account, written.keySet()));
     }
 
-    private static Map<String, Counter> releasePlan(String account, Map<String, Long> amounts,
-                                                    Map<String, VersionedCounter> current, long skipRefreshedAfter,
-                                                    List<String> missing) {
+    private Map<String, Counter> releasePlan(String account, Map<String, Long> amounts,
+                                             Map<String, VersionedCounter> current, long skipRefreshedAfter,
+                                             Map<String, Object> truthOfMissing) {
         Map<String, Counter> out = new LinkedHashMap<>();
         for (Map.Entry<String, Long> entry : amounts.entrySet()) {
             Counter counter = current.get(entry.getKey()).counter();
             if (counter == null) {
-                if (missing != null) {
-                    missing.add(entry.getKey());
+                Object figures = truthOfMissing.get(entry.getKey());
+                if (figures instanceof long[] f) { // the source already counts the release
+                    out.put(entry.getKey(), new Counter(f[0], f[1], clock.millis()));
+                } else if (figures != null) {
+                    throw new QuotaUnavailableException("the counter of resource '" + entry.getKey() + "' of account '"
+                            + account + "' is missing and its handler failed: " + figures, null);
                 }
                 continue;
             }
@@ -415,35 +544,51 @@ public final class QuotaManager implements AutoCloseable {
         return join(refreshAsync(account, force, resources));
     }
 
-    /** {@link #refresh} without blocking. */
+    /**
+     * {@link #refresh} without blocking. Waits for the account's write lock at most half the operation timeout, then
+     * fails with {@link QuotaBusyException}: reservations left open do not make the account unavailable.
+     */
     public CompletableFuture<RefreshResult> refreshAsync(String account, boolean force, String... resources) {
         Requirements.account(account);
         List<String> names = Requirements.resources(resources, handlers.keySet());
         if (!quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(new RefreshResult(account, List.of(), names, Map.of()));
         }
-        return lockAccount(account, true, lockLeaseTime).thenCompose(lock -> counters.read(account, names)
+        return deliver(refreshUnder(account, force, names, lockWait()), "a refresh of account '" + account + "'",
+                false, null);
+    }
+
+    /**
+     * Re-syncs {@code names} (all resources when empty) under the account's write lock, taken within {@code wait}.
+     * The handlers are asked while the lock is held, and the counters are written by a transaction fenced by the
+     * lock's entry: a refresh whose lock ended meanwhile (a slow handler, a pause) writes nothing.
+     */
+    private CompletableFuture<RefreshResult> refreshUnder(String account, boolean force, List<String> names,
+                                                          Duration wait) {
+        List<String> all = names.isEmpty() ? List.copyOf(handlers.keySet()) : names;
+        return lockAccount(account, true, wait).thenCompose(lock -> counters.read(account, all)
                 .thenCompose(current -> {
                     long now = clock.millis();
                     List<String> due = new ArrayList<>();
                     List<String> skipped = new ArrayList<>();
-                    for (String resource : names) {
+                    for (String resource : all) {
                         VersionedCounter versioned = current.get(resource);
                         boolean recent = versioned.exists()
                                 && now - versioned.counter().refreshedAt() < REFRESH_DEBOUNCE.toMillis();
                         (force || !recent ? due : skipped).add(resource);
                     }
-                    return readTruth(account, due).thenCompose(truth -> writeTruth(account, current, truth, skipped));
+                    return readTruth(account, due)
+                            .thenCompose(truth -> writeTruth(account, current, truth, skipped, lock));
                 })
                 .handle((result, error) -> unlock(lock).thenCompose(v -> error == null
                         ? CompletableFuture.completedFuture(result)
                         : CompletableFuture.<RefreshResult>failedFuture(error)))
-                .thenCompose(Function.identity()))
-                .exceptionallyCompose(QuotaManager::failed);
+                .thenCompose(Function.identity()));
     }
 
     private CompletableFuture<RefreshResult> writeTruth(String account, Map<String, VersionedCounter> current,
-                                                        Map<String, Object> truth, List<String> skipped) {
+                                                        Map<String, Object> truth, List<String> skipped,
+                                                        Acquisition lock) {
         long now = clock.millis();
         Map<String, String> errors = new LinkedHashMap<>();
         Map<String, Counter> fresh = new LinkedHashMap<>();
@@ -457,7 +602,20 @@ public final class QuotaManager implements AutoCloseable {
         });
         Map<String, VersionedCounter> snapshot = new LinkedHashMap<>();
         fresh.keySet().forEach(resource -> snapshot.put(resource, current.get(resource)));
-        CompletableFuture<Map<String, Counter>> written = counters.update(account, fresh.keySet(), snapshot, c -> fresh);
+        // Under the write lock no reservation or release changes a counter; another writer queueing behind this one
+        // rewrites them unchanged (a new mod revision, the same value). Anything else is a change this refresh must
+        // not erase.
+        CompletableFuture<Map<String, Counter>> written = counters.update(account, fresh.keySet(), snapshot,
+                Fence.of(lock), seen -> {
+                    seen.forEach((resource, now2) -> {
+                        if (!java.util.Objects.equals(now2.counter(), snapshot.get(resource).counter())) {
+                            throw new EtcdUnavailableException("the counter of resource '" + resource + "' of account '"
+                                    + account + "' changed during a refresh that held the write lock; not overwritten",
+                                    null);
+                        }
+                    });
+                    return fresh;
+                });
         return written
                 .thenCompose(w -> fresh.isEmpty()
                         ? CompletableFuture.completedFuture(null)
@@ -502,7 +660,7 @@ public final class QuotaManager implements AutoCloseable {
         CompletableFuture<List<String>> names = accounts.isEmpty()
                 ? recentAccountsAsync(RECENT_ACCOUNTS_WINDOW)
                 : CompletableFuture.completedFuture(accounts.stream().distinct().toList());
-        return names.thenCompose(list -> {
+        return deliver(names.thenCompose(list -> {
             Map<String, CompletableFuture<List<ResourceCheck>>> perAccount = new LinkedHashMap<>();
             list.forEach(account -> perAccount.put(account, checkAccount(account, onlyErrors)));
             return CompletableFuture.allOf(perAccount.values().toArray(CompletableFuture[]::new)).thenApply(v -> {
@@ -514,7 +672,7 @@ public final class QuotaManager implements AutoCloseable {
                 });
                 return out;
             });
-        }).exceptionallyCompose(QuotaManager::failed);
+        }), "a check of " + (accounts.isEmpty() ? "the recent accounts" : accounts), false, null);
     }
 
     private CompletableFuture<List<ResourceCheck>> checkAccount(String account, boolean onlyErrors) {
@@ -561,12 +719,11 @@ public final class QuotaManager implements AutoCloseable {
     /** {@link #recentAccounts} without blocking. */
     public CompletableFuture<List<String>> recentAccountsAsync(Duration window) {
         long since = clock.millis() - window.toMillis();
-        return counters.accounts().thenApply(all -> all.entrySet().stream()
+        return deliver(counters.accounts().thenApply(all -> all.entrySet().stream()
                         .filter(e -> e.getValue() >= since)
                         .map(Map.Entry::getKey)
                         .sorted()
-                        .toList())
-                .exceptionallyCompose(QuotaManager::failed);
+                        .toList()), "a read of the account index", false, null);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -582,7 +739,7 @@ public final class QuotaManager implements AutoCloseable {
             throw new IllegalArgumentException("lister must not be null");
         }
         long every = overQuotaScanInterval.toMillis();
-        scheduler.scheduleWithFixedDelay(() -> scanOverQuota(lister), every, every, TimeUnit.MILLISECONDS);
+        scanner.scheduleWithFixedDelay(() -> scanOverQuota(lister), every, every, TimeUnit.MILLISECONDS);
         return CompletableFuture.supplyAsync(() -> listAccounts(lister), handlerExecutor).thenCompose(accounts -> {
             CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
             for (String account : accounts) {
@@ -686,7 +843,10 @@ public final class QuotaManager implements AutoCloseable {
     /** Stops the background work. Does not close the etcd client. Reservations still open end with their leases. */
     @Override
     public void close() {
-        scheduler.shutdownNow();
+        prober.shutdownNow();
+        scanner.shutdownNow();
+        deadlines.shutdownNow();
+        callbacks.shutdown();
         if (ownedHandlerExecutor != null) {
             ownedHandlerExecutor.shutdownNow();
         }
@@ -706,27 +866,38 @@ public final class QuotaManager implements AutoCloseable {
         return ThreadLocalRandom.current().nextLong();
     }
 
+    /** How long a call waits for the account's lock: half the operation timeout, leaving the rest for its work. */
+    private Duration lockWait() {
+        return operationTimeout.dividedBy(2);
+    }
+
     /**
-     * Takes the account's read or write lock, waiting at most {@code wait}; fails with
-     * {@link QuotaUnavailableException} when it is not granted in time.
+     * Takes the account's read or write lock, waiting at most {@code wait}; fails with {@link QuotaBusyException}
+     * when it is not granted in time (the entry is gone from etcd by then).
      */
     CompletableFuture<Acquisition> lockAccount(String account, boolean write, Duration wait) {
         CompletableFuture<Acquisition> acquired = write
-                ? writeLockAccount(account, wait, System.nanoTime() + operationTimeout.toNanos())
+                ? writeLockAccount(account, wait, System.nanoTime() + wait.toNanos())
                 : accountLocks.acquire(lockKey(account), false, newOwnerId(), lockLeaseTime, false, wait);
         return acquired.thenApply(lock -> {
             if (lock == null) {
-                throw new QuotaUnavailableException("the " + (write ? "write" : "read") + " lock of account '"
-                        + account + "' was not acquired within " + wait, null);
+                throw busy(account, write, wait, null);
             }
             return lock;
         });
     }
 
+    private static QuotaBusyException busy(String account, boolean write, Duration wait, Throwable cause) {
+        return new QuotaBusyException(account, "the " + (write ? "write" : "read") + " lock of account '" + account
+                + "' was not acquired within " + wait + (write ? " (reservations of the account stay open)"
+                : " (a refresh of the account holds or waits for the write lock)"), cause);
+    }
+
     /**
      * Queues for the account's write lock while touching every counter of the account in the same transaction
      * (each rewritten as it is), so that a fast-path reservation prepared before this writer queued fails its
-     * compare and sees the writer ({@link FastReservations}). Retried while counters change under it.
+     * compare and sees the writer ({@link FastReservations}). Retried while counters change under it, until
+     * {@code deadline}; then the account is busy.
      */
     private CompletableFuture<Acquisition> writeLockAccount(String account, Duration wait, long deadline) {
         return counters.readAll(account).thenCompose(current -> {
@@ -736,12 +907,18 @@ public final class QuotaManager implements AutoCloseable {
                 compares.add(new Cmp(kv.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())));
                 touches.add(Op.put(kv.getKey(), kv.getValue(), PutOption.DEFAULT));
             });
-            return accountLocks.acquire(lockKey(account), true, newOwnerId(), lockLeaseTime, false, wait,
+            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+            return accountLocks.acquire(lockKey(account), true, newOwnerId(), lockLeaseTime, false, left,
                             new EnqueueGuard(compares, touches))
-                    .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EnqueueGuard.ConflictException
-                            && System.nanoTime() < deadline
-                            ? writeLockAccount(account, wait, deadline)
-                            : CompletableFuture.failedFuture(error));
+                    .exceptionallyCompose(error -> {
+                        if (!(Futures.unwrap(error) instanceof EnqueueGuard.ConflictException)) {
+                            return CompletableFuture.failedFuture(error);
+                        }
+                        if (System.nanoTime() < deadline) {
+                            return writeLockAccount(account, wait, deadline);
+                        }
+                        return CompletableFuture.failedFuture(busy(account, true, wait, null));
+                    });
         });
     }
 
@@ -758,15 +935,15 @@ public final class QuotaManager implements AutoCloseable {
         });
     }
 
-    private <T> CompletableFuture<T> withReadLock(String account, java.util.function.Supplier<CompletableFuture<T>> work) {
-        return lockAccount(account, false, operationTimeout).thenCompose(lock -> work.get()
+    private <T> CompletableFuture<T> withReadLock(String account, Function<Acquisition, CompletableFuture<T>> work) {
+        return lockAccount(account, false, lockWait()).thenCompose(lock -> work.apply(lock)
                 .handle((result, error) -> unlock(lock).thenCompose(v -> error == null
                         ? CompletableFuture.completedFuture(result)
                         : CompletableFuture.<T>failedFuture(error)))
                 .thenCompose(Function.identity()));
     }
 
-    private CompletableFuture<Map<String, Long>> queryAll(String account, Set<String> resources,
+    private CompletableFuture<Map<String, Long>> queryAll(String account, java.util.Collection<String> resources,
                                                           HandlerQuery query) {
         Map<String, CompletableFuture<Long>> calls = new LinkedHashMap<>();
         for (String resource : resources) {
@@ -817,21 +994,20 @@ public final class QuotaManager implements AutoCloseable {
         return error.getMessage();
     }
 
-    private static boolean isUnavailable(Throwable cause) {
-        return cause instanceof EtcdUnavailableException || cause instanceof LockUnavailableException
-                || cause instanceof QuotaUnavailableException;
-    }
-
+    /** The one mapping of internal failures to the {@link QuotaException} family. */
     static Throwable toQuotaException(Throwable error) {
         Throwable cause = Futures.unwrap(error);
-        if (cause instanceof EtcdUnavailableException || cause instanceof LockUnavailableException) {
+        if (cause instanceof OutcomeUnknownException) {
+            return new QuotaOutcomeUnknownException(cause.getMessage(), cause);
+        }
+        if (cause instanceof EtcdUnavailableException || cause instanceof LockUnavailableException
+                || cause instanceof LockLostException) {
             return new QuotaUnavailableException(cause.getMessage(), cause);
         }
+        if (cause instanceof EnqueueGuard.ConflictException) {
+            return new QuotaBusyException(null, cause.getMessage(), cause);
+        }
         return cause;
-    }
-
-    static <T> CompletableFuture<T> failed(Throwable error) {
-        return CompletableFuture.failedFuture(toQuotaException(error));
     }
 
     static <T> T join(CompletableFuture<T> future) {

@@ -53,9 +53,17 @@ final class QuotaReservation implements Reservation {
         if (readLock == null || !rolledBack.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
-        // While the read lock is held no refresh can run, so nothing is skipped; after close, counters refreshed
-        // since the reservation already reflect the truth and are left alone.
-        return manager.release(account, amounts, reservedAtMillis, !closed.get(), "rollback");
+        // While the read lock is held no refresh can run, so nothing is skipped, and the change is fenced by that
+        // lock; after close, counters refreshed since the reservation already reflect the truth and are left alone.
+        CompletableFuture<Void> released = manager.release(account, amounts, reservedAtMillis,
+                closed.get() ? null : readLock, false, "rollback");
+        // A rollback that surely did not apply may be tried again; one whose outcome is unknown may not.
+        released.whenComplete((v, error) -> {
+            if (error != null && !(QuotaManager.toQuotaException(error) instanceof QuotaOutcomeUnknownException)) {
+                rolledBack.set(false);
+            }
+        });
+        return manager.deliver(released, "the rollback of " + this, true, null);
     }
 
     @Override
@@ -68,7 +76,7 @@ final class QuotaReservation implements Reservation {
         if (readLock == null || !closed.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
-        return manager.unlock(readLock);
+        return manager.deliver(manager.unlock(readLock), "the close of " + this, false, null);
     }
 
     @Override

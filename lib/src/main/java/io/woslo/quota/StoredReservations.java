@@ -49,21 +49,24 @@ final class StoredReservations {
         this.leaseTime = leaseTime;
     }
 
-    /** The stored form: {@code {"account","resources","reservedAt","expiresAt","lease"}}. */
+    /**
+     * The stored form: {@code {"account","resources","reservedAt","expiresAt","lease","entry","entryRevision"}}; the
+     * last two name the read-lock entry that fences the reservation's rollback.
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Stored(String account, Map<String, Long> resources, long reservedAt, long expiresAt, long lease) {
+    record Stored(String account, Map<String, Long> resources, long reservedAt, long expiresAt, long lease,
+                  String entry, long entryRevision) {
     }
 
     CompletableFuture<StoredReservation> create(String account, Map<String, Long> wanted, boolean noop) {
         if (noop) {
-            return CompletableFuture.completedFuture(
-                    new StoredReservation(NOOP_PREFIX + UUID.randomUUID(), account, Map.of(), 0, 0));
+            return CompletableFuture.completedFuture(new StoredReservation(noopId(), account, Map.of(), 0, 0));
         }
         String id = UUID.randomUUID().toString();
         return manager.reserve(account, wanted, true).thenCompose(reserved -> {
             long expiresAt = reserved.reservedAtMillis() + leaseTime.toMillis();
             Stored stored = new Stored(account, reserved.amounts(), reserved.reservedAtMillis(), expiresAt,
-                    reserved.lock().leaseId());
+                    reserved.lock().leaseId(), reserved.lock().entryKey(), reserved.lock().revision());
             CompletableFuture<StoredReservation> written = Futures.bounded(kv.put(key(id), Json.write(stored),
                                     PutOption.builder().withLeaseId(reserved.lock().leaseId()).build()), opTimeout,
                             "the record of reservation " + id)
@@ -71,7 +74,8 @@ final class StoredReservations {
                             reserved.reservedAtMillis(), expiresAt));
             // Without its record nobody could end the reservation: give the amounts back and free the lock.
             return written.exceptionallyCompose(error -> manager
-                    .release(account, reserved.amounts(), Long.MAX_VALUE, true, "rollback of an unrecorded reservation")
+                    .release(account, reserved.amounts(), Long.MAX_VALUE, reserved.lock(), false,
+                            "rollback of an unrecorded reservation")
                     .handle((v, e) -> null)
                     .thenCompose(v -> manager.unlock(reserved.lock()))
                     .thenCompose(v -> CompletableFuture.failedFuture(error)));
@@ -95,7 +99,7 @@ final class StoredReservations {
     /** Ends a reservation, giving its amounts back when {@code rollback}. False when it is unknown or ended. */
     CompletableFuture<Boolean> end(String id, boolean rollback) {
         if (id.startsWith(NOOP_PREFIX)) {
-            return CompletableFuture.completedFuture(true);
+            return CompletableFuture.completedFuture(isNoopId(id));
         }
         ByteSequence key = key(id);
         return Futures.bounded(kv.get(key), opTimeout, "a read of reservation " + id).thenCompose(got -> {
@@ -113,11 +117,39 @@ final class StoredReservations {
                             return CompletableFuture.completedFuture(false);
                         }
                         CompletableFuture<Void> givenBack = rollback
-                                ? manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, true, "rollback")
+                                ? manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, lockOf(stored),
+                                        false, "rollback")
                                 : CompletableFuture.completedFuture(null);
                         return givenBack.thenCompose(v -> revoke(stored.lease())).thenApply(v -> true);
                     });
         });
+    }
+
+    /** The reservation's read lock, to fence its rollback; null for a record written before entries were kept. */
+    private static io.woslo.internal.Acquisition lockOf(Stored stored) {
+        return stored.entry() == null ? null : new io.woslo.internal.Acquisition(null, stored.entry(), false,
+                stored.lease(), stored.entryRevision(), null, true);
+    }
+
+    /**
+     * An id for a reservation that changed nothing (quota off, nothing asked): nothing is stored for it, so the id
+     * carries a check of its own, and only ids this code issued end "successfully".
+     */
+    static String noopId() {
+        String uuid = UUID.randomUUID().toString();
+        return NOOP_PREFIX + uuid + "-" + noopCheck(uuid);
+    }
+
+    static boolean isNoopId(String id) {
+        String rest = id.substring(NOOP_PREFIX.length());
+        int dash = rest.lastIndexOf('-');
+        return dash > 0 && rest.substring(dash + 1).equals(noopCheck(rest.substring(0, dash)));
+    }
+
+    private static String noopCheck(String uuid) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(("woslo-noop:" + uuid).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return String.format("%08x", crc.getValue());
     }
 
     private CompletableFuture<Void> revoke(long lease) {
