@@ -71,6 +71,8 @@ final class FastReservations {
     private final Predicate<Counter> stale;
     private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
     private final TxnCombiner combiner;
+    /** Requests this path handed to the slow path: tests see whether an account stays off the fast path. */
+    private final java.util.concurrent.atomic.LongAdder handedOver = new java.util.concurrent.atomic.LongAdder();
 
     FastReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, LockEngine engine,
                      Duration opTimeout, Duration leaseTime, Predicate<Counter> stale) {
@@ -93,6 +95,11 @@ final class FastReservations {
         Request request = new Request(wanted, new CompletableFuture<>());
         lanes.computeIfAbsent(account, Lane::new).submit(request);
         return request.result();
+    }
+
+    /** How many requests went to the slow path since this was built. */
+    long handedToSlowPath() {
+        return handedOver.sum();
     }
 
     private record Request(Map<String, Long> wanted, CompletableFuture<QuotaManager.Reserved> result) {
@@ -212,7 +219,8 @@ final class FastReservations {
                         // Fenced by the entry that landed with it; counters refreshed since the failure already
                         // show the truth and are left alone.
                         Acquisition landed = new Acquisition(lockKey, entries.get(0), false, leaseId, revision, null, false);
-                        return manager.release(account, amounts, failedAt, landed, false, "undo of a late reservation")
+                        return manager.release(account, amounts, failedAt, landed, false, Call.unbounded(),
+                                        "undo of a late reservation")
                                 .thenCompose(v -> CompletableFuture.allOf(entries.stream()
                                         .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
                                         .toArray(CompletableFuture[]::new)));
@@ -255,6 +263,7 @@ final class FastReservations {
         }
 
         CompletableFuture<Void> slowPath(List<Request> batch) {
+            handedOver.add(batch.size());
             batch.forEach(r -> r.result().complete(null));
             return CompletableFuture.completedFuture(null);
         }

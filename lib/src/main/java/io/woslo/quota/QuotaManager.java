@@ -215,13 +215,12 @@ public final class QuotaManager implements AutoCloseable {
                         .thenApply(r -> (Reservation) new QuotaReservation(this, r))
                 : CompletableFuture.failedFuture(new EtcdUnavailableException(
                         "etcd failed its last health probe", null));
-        return deliver(reserved, "a reservation for account '" + account + "'", false, QuotaManager::giveBack)
-                .handle((reservation, error) -> {
-                    if (error == null) {
-                        metrics.reservation("reserved");
-                        return reservation;
-                    }
-                    Throwable cause = Futures.unwrap(error);
+        CompletableFuture<Reservation> counted = reserved.thenApply(reservation -> {
+            metrics.reservation("reserved");
+            return reservation;
+        });
+        return deliver(new Call(), counted, "a reservation for account '" + account + "'", QuotaManager::giveBack,
+                cause -> {
                     if (cause instanceof QuotaExceededException) {
                         metrics.reservation("exceeded");
                     } else if (cause instanceof QuotaUnavailableException && failureMode == FailureMode.OPEN) {
@@ -258,13 +257,43 @@ public final class QuotaManager implements AutoCloseable {
      */
     <T> CompletableFuture<T> deliver(CompletableFuture<T> internal, String what, boolean writeMayLand,
                                      java.util.function.Consumer<T> abandoned) {
+        Call call = new Call();
+        if (writeMayLand) {
+            call.beginWrite();
+        }
+        return deliver(call, internal, what, abandoned, null);
+    }
+
+    /**
+     * {@link #deliver} for a change that is "not applied" when its caller's deadline passes before {@code work}
+     * began writing (see {@link Call}), and "outcome unknown" after.
+     */
+    <T> CompletableFuture<T> deliverChange(String what, java.util.function.Function<Call, CompletableFuture<T>> work) {
+        Call call = new Call();
+        CompletableFuture<T> internal;
+        try {
+            internal = work.apply(call);
+        } catch (RuntimeException e) {
+            internal = CompletableFuture.failedFuture(e);
+        }
+        return deliver(call, internal, what, null, null);
+    }
+
+    /**
+     * The general form: {@code recover}, when given, turns a failure (already mapped to the {@link QuotaException}
+     * family, including the deadline's) into the caller's value, or throws it on.
+     */
+    private <T> CompletableFuture<T> deliver(Call call, CompletableFuture<T> internal, String what,
+                                             java.util.function.Consumer<T> abandoned,
+                                             Function<Throwable, T> recover) {
         CompletableFuture<T> out = new CompletableFuture<>();
         ScheduledFuture<?> deadline;
         try {
-            deadline = deadlines.schedule(() -> out.completeExceptionally(writeMayLand
-                    ? new QuotaOutcomeUnknownException(what + " did not complete within " + operationTimeout
-                            + "; it may still be applied", null)
-                    : new QuotaUnavailableException(what + " did not complete within " + operationTimeout, null)),
+            deadline = deadlines.schedule(() -> fail(out, call.abandon()
+                    ? new QuotaUnavailableException(what + " did not complete within " + operationTimeout
+                            + "; nothing was applied", null)
+                    : new QuotaOutcomeUnknownException(what + " did not complete within " + operationTimeout
+                            + "; it may still be applied", null), recover),
                     operationTimeout.toNanos(), TimeUnit.NANOSECONDS);
         } catch (java.util.concurrent.RejectedExecutionException closed) {
             out.completeExceptionally(new QuotaUnavailableException("the quota manager is closed", closed));
@@ -273,7 +302,7 @@ public final class QuotaManager implements AutoCloseable {
         internal.whenComplete((value, error) -> {
             deadline.cancel(false);
             Runnable complete = () -> {
-                boolean delivered = error == null ? out.complete(value) : out.completeExceptionally(toQuotaException(error));
+                boolean delivered = error == null ? out.complete(value) : fail(out, toQuotaException(error), recover);
                 if (!delivered && error == null && value != null && abandoned != null) {
                     abandoned.accept(value);
                 }
@@ -285,6 +314,17 @@ public final class QuotaManager implements AutoCloseable {
             }
         });
         return out;
+    }
+
+    private static <T> boolean fail(CompletableFuture<T> out, Throwable error, Function<Throwable, T> recover) {
+        if (recover == null) {
+            return out.completeExceptionally(error);
+        }
+        try {
+            return out.complete(recover.apply(error));
+        } catch (RuntimeException e) {
+            return out.completeExceptionally(Futures.unwrap(e));
+        }
     }
 
     /** Amounts reserved under an account read lock that the caller now owns. */
@@ -393,7 +433,7 @@ public final class QuotaManager implements AutoCloseable {
                 ? stored.create(account, wanted, noop)
                 : CompletableFuture.failedFuture(new EtcdUnavailableException("etcd failed its last health probe", null));
         return deliver(made, "a stored reservation for account '" + account + "'", false,
-                        abandoned -> stored.end(abandoned.id(), true).exceptionally(e -> {
+                        abandoned -> stored.end(abandoned.id(), true, Call.unbounded()).exceptionally(e -> {
                             LOG.warn("could not give back the abandoned reservation {}: {}", abandoned.id(),
                                     Futures.unwrap(e).getMessage());
                             return false;
@@ -412,8 +452,8 @@ public final class QuotaManager implements AutoCloseable {
      * several processes ending one reservation at once, exactly one gets true.
      */
     public CompletableFuture<Boolean> finishStoredAsync(String id) {
-        return deliver(stored.end(StoredReservations.requireId(id), false), "the end of reservation " + id, true,
-                null);
+        String checked = StoredReservations.requireId(id);
+        return deliverChange("the end of reservation " + id, call -> stored.end(checked, false, call));
     }
 
     /**
@@ -422,8 +462,8 @@ public final class QuotaManager implements AutoCloseable {
      * first attempt did land.
      */
     public CompletableFuture<Boolean> rollbackStoredAsync(String id) {
-        return deliver(stored.end(StoredReservations.requireId(id), true), "the rollback of reservation " + id, true,
-                null);
+        String checked = StoredReservations.requireId(id);
+        return deliverChange("the rollback of reservation " + id, call -> stored.end(checked, true, call));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -448,8 +488,8 @@ public final class QuotaManager implements AutoCloseable {
         if (released.isEmpty() || !quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(null);
         }
-        return deliver(release(account, released, Long.MAX_VALUE, null, true, "cleanUsed"),
-                "cleanUsed of account '" + account + "'", true, null);
+        return deliverChange("cleanUsed of account '" + account + "'",
+                call -> release(account, released, Long.MAX_VALUE, null, true, call, "cleanUsed"));
     }
 
     /**
@@ -473,8 +513,8 @@ public final class QuotaManager implements AutoCloseable {
         if (released.isEmpty() || !quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(null);
         }
-        return deliver(release(account, released, errorTime.toEpochMilli(), null, false, "rollback"),
-                "a rollback of account '" + account + "'", true, null);
+        return deliverChange("a rollback of account '" + account + "'",
+                call -> release(account, released, errorTime.toEpochMilli(), null, false, call, "rollback"));
     }
 
     /**
@@ -484,7 +524,7 @@ public final class QuotaManager implements AutoCloseable {
      * already reflects the deletion), else skipped.
      */
     CompletableFuture<Void> release(String account, Map<String, Long> amounts, long skipRefreshedAfterMillis,
-                                    Acquisition heldLock, boolean createMissing, String what) {
+                                    Acquisition heldLock, boolean createMissing, Call call, String what) {
         java.util.function.Function<Acquisition, CompletableFuture<Map<String, Counter>>> change = lock -> counters
                 .read(account, amounts.keySet())
                 .thenCompose(current -> {
@@ -493,8 +533,10 @@ public final class QuotaManager implements AutoCloseable {
                     CompletableFuture<Map<String, Object>> truth = missing.isEmpty()
                             ? CompletableFuture.completedFuture(Map.of())
                             : readTruth(account, missing);
-                    return truth.thenCompose(figures -> counters.update(account, amounts.keySet(), current,
-                            Fence.of(lock), seen -> releasePlan(account, amounts, seen, skipRefreshedAfterMillis, figures)));
+                    return truth.thenCompose(figures -> call.beginWrite()
+                            ? counters.update(account, amounts.keySet(), current, Fence.of(lock),
+                                    seen -> releasePlan(account, amounts, seen, skipRefreshedAfterMillis, figures))
+                            : CompletableFuture.failedFuture(Call.abandonedBeforeWriting(what)));
                 });
         CompletableFuture<Map<String, Counter>> done = heldLock != null
                 ? change.apply(heldLock).exceptionallyCompose(error -> Futures.unwrap(error) instanceof LockLostException
@@ -819,6 +861,11 @@ public final class QuotaManager implements AutoCloseable {
      */
     public long conflictCount() {
         return conflicts.sum();
+    }
+
+    /** How many reservations the fast path handed to the slow path (for tests in this package). */
+    long slowPathReservations() {
+        return fast.handedToSlowPath();
     }
 
     void countConflict() {

@@ -55,15 +55,15 @@ final class QuotaReservation implements Reservation {
         }
         // While the read lock is held no refresh can run, so nothing is skipped, and the change is fenced by that
         // lock; after close, counters refreshed since the reservation already reflect the truth and are left alone.
-        CompletableFuture<Void> released = manager.release(account, amounts, reservedAtMillis,
-                closed.get() ? null : readLock, false, "rollback");
+        Acquisition lock = closed.get() ? null : readLock;
+        CompletableFuture<Void> released = manager.deliverChange("the rollback of " + this,
+                call -> manager.release(account, amounts, reservedAtMillis, lock, false, call, "rollback"));
         // A rollback that surely did not apply may be tried again; one whose outcome is unknown may not.
-        released.whenComplete((v, error) -> {
+        return released.whenComplete((v, error) -> {
             if (error != null && !(QuotaManager.toQuotaException(error) instanceof QuotaOutcomeUnknownException)) {
                 rolledBack.set(false);
             }
         });
-        return manager.deliver(released, "the rollback of " + this, true, null);
     }
 
     @Override

@@ -74,7 +74,7 @@ final class StoredReservations {
                             reserved.reservedAtMillis(), expiresAt));
             // Without its record nobody could end the reservation: give the amounts back and free the lock.
             return written.exceptionallyCompose(error -> manager
-                    .release(account, reserved.amounts(), Long.MAX_VALUE, reserved.lock(), false,
+                    .release(account, reserved.amounts(), Long.MAX_VALUE, reserved.lock(), false, Call.unbounded(),
                             "rollback of an unrecorded reservation")
                     .handle((v, e) -> null)
                     .thenCompose(v -> manager.unlock(reserved.lock()))
@@ -97,7 +97,7 @@ final class StoredReservations {
     }
 
     /** Ends a reservation, giving its amounts back when {@code rollback}. False when it is unknown or ended. */
-    CompletableFuture<Boolean> end(String id, boolean rollback) {
+    CompletableFuture<Boolean> end(String id, boolean rollback, Call call) {
         if (id.startsWith(NOOP_PREFIX)) {
             return CompletableFuture.completedFuture(isNoopId(id));
         }
@@ -108,6 +108,9 @@ final class StoredReservations {
             }
             KeyValue record = got.getKvs().get(0);
             Stored stored = Json.read(record.getValue(), Stored.class);
+            if (!call.beginWrite()) {
+                return CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id));
+            }
             return Futures.bounded(kv.txn()
                             .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(record.getCreateRevision())))
                             .Then(Op.delete(key, DeleteOption.DEFAULT))
@@ -118,7 +121,7 @@ final class StoredReservations {
                         }
                         CompletableFuture<Void> givenBack = rollback
                                 ? manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, lockOf(stored),
-                                        false, "rollback")
+                                        false, call, "rollback")
                                 : CompletableFuture.completedFuture(null);
                         return givenBack.thenCompose(v -> revoke(stored.lease())).thenApply(v -> true);
                     });

@@ -4,14 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.etcd.jetcd.Client;
-import io.woslo.lock.DistributedLock;
-import io.woslo.lock.RwLocks;
+import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -99,22 +100,24 @@ class QuotaLockReleaseIT {
     }
 
     @Test
-    void aReservationThatCannotGetTheReadLockInTimeLeavesNoQueueEntry() {
-        try (RwLocks locks = RwLocks.builder(client).namespace(namespace).build()) {
-            DistributedLock writer = locks.writeLock("quota/" + account, 1, Duration.ofMinutes(1));
-            writer.lock();
+    void aReservationThatCannotGetTheReadLockInTimeLeavesNoQueueEntry() throws Exception {
+        GatedHandler slowDisk = new GatedHandler(0, 20);
+        QuotaManager refreshing = QuotaManager.builder(client).namespace(namespace).resource("DISK", slowDisk).build();
+        try (refreshing) {
+            slowDisk.gate();
+            CompletableFuture<RefreshResult> refresh = refreshing.refreshAsync(account, true);
+            slowDisk.awaitCalled(); // the refresh holds the account's write lock
             Map<String, String> writerOnly = raw.locks();
             assertThat(writerOnly).hasSize(1);
 
             assertThatThrownBy(() -> quota.prepareOccupying(account, Map.of("DISK", 1L)))
-                    .isInstanceOf(QuotaUnavailableException.class)
+                    .isInstanceOf(QuotaBusyException.class)
                     .hasMessageContaining("read lock");
+            assertThat(raw.locks()).as("the refused reader's queue entry is gone when the call returns")
+                    .isEqualTo(writerOnly);
 
-            // The reservation's queue entry is removed by the lock engine when its tryLock gives up. The engine
-            // reports the give-up before its revoke is answered (fixed on the lock-tests branch, 9381bab), so this
-            // one case polls, within the step bound, instead of reading once.
-            Await.until("the refused reader's queue entry removed", () -> raw.locks().equals(writerOnly));
-            writer.unlock();
+            slowDisk.open();
+            refresh.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
         }
         assertThat(raw.locks()).isEmpty();
         assertThat(raw.used(account, "DISK")).isZero();

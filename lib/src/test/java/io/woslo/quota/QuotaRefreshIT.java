@@ -156,11 +156,12 @@ class QuotaRefreshIT {
     }
 
     /**
-     * Regression: the first reservation of a new account used to load only its own resources, so a reservation of
-     * another resource while the first was open waited for the write lock behind it (over HTTP: 503, not 409).
+     * Regression: a reservation of a resource whose counter did not exist yet, made while another reservation of the
+     * account was open, used to wait for the write lock behind it (over HTTP: 503, not 409). A missing counter is now
+     * created from its handler under the reservation's own read lock.
      */
     @Test
-    void aNewAccountsFirstReservationLoadsEveryResourceSoTheNextDoesNotWaitForIt(EtcdCluster etcd) throws Exception {
+    void aMissingCounterIsCreatedWithoutWaitingForAnOpenReservation(EtcdCluster etcd) throws Exception {
         QuotaManager quota = QuotaManager.builder(etcd.newClient()).namespace(namespace)
                 .resource("CPUA", new FixedHandler(10, 20))
                 .resource("CPUC", new FixedHandler(18, 20))
@@ -168,12 +169,14 @@ class QuotaRefreshIT {
         closeables.add(quota);
 
         try (Reservation open = quota.prepareOccupying(account, Map.of("CPUA", 1L))) {
-            assertThat(raw.used(account, "CPUC")).as("loaded with the first reservation").isEqualTo(18);
+            assertThat(raw.counter(account, "CPUC")).as("not created by a reservation of CPUA").isEmpty();
             CompletableFuture<Reservation> second = quota.prepareOccupyingAsync(account, Map.of("CPUC", 3L));
 
             assertThat(second).failsWithin(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS)
                     .withThrowableOfType(java.util.concurrent.ExecutionException.class)
                     .withCauseInstanceOf(QuotaExceededException.class);
+            quota.prepareOccupying(account, Map.of("CPUC", 2L)).close();
+            assertThat(raw.used(account, "CPUC")).as("created from the handler's 18, plus 2").isEqualTo(20);
         }
     }
 
