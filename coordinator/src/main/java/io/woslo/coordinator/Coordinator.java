@@ -59,6 +59,8 @@ public final class Coordinator implements AutoCloseable {
                     .namespace(config.namespace())
                     .cacheTtl(config.cacheTtl())
                     .lockLeaseTime(config.lockLeaseTime())
+                    .operationTimeout(config.operationTimeout())
+                    .failureMode(config.failureMode())
                     .meterRegistry(registry);
             Client forSources = client;
             config.resources().forEach((name, source) ->

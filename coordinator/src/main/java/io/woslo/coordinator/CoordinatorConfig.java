@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
+import io.woslo.quota.FailureMode;
+import io.woslo.quota.QuotaManager;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -20,18 +22,21 @@ import java.util.Set;
  * <pre>{@code
  * http:  { host: 127.0.0.1, port: 7070, token: "" }
  * etcd:  { endpoints: ["http://127.0.0.1:2379"], namespace: /woslo }
- * quota: { cacheTtl: 3m, lockLeaseTime: 1m, resources: { CPUA: { source: static, used: 10, quota: 20 } } }
+ * quota: { cacheTtl: 3m, lockLeaseTime: 1m, operationTimeout: 10s, failureMode: closed,
+ *          resources: { CPUA: { source: static, used: 10, quota: 20 } } }
  * }</pre>
  *
  * No etcd endpoint means: start a local etcd. {@link #validate()} checks the combinations.
  */
 public record CoordinatorConfig(String host, int port, String token, List<String> etcdEndpoints, String namespace,
-                                Duration cacheTtl, Duration lockLeaseTime, Map<String, ResourceSource> resources) {
+                                Duration cacheTtl, Duration lockLeaseTime, Duration operationTimeout,
+                                FailureMode failureMode, Map<String, ResourceSource> resources) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 7070;
     public static final String DEFAULT_NAMESPACE = "/woslo";
     public static final Duration DEFAULT_CACHE_TTL = Duration.ofMinutes(3);
     public static final Duration DEFAULT_LOCK_LEASE_TIME = Duration.ofMinutes(1);
+    public static final Duration DEFAULT_OPERATION_TIMEOUT = QuotaManager.DEFAULT_OPERATION_TIMEOUT;
 
     public CoordinatorConfig {
         token = token == null ? "" : token;
@@ -59,7 +64,8 @@ public record CoordinatorConfig(String host, int port, String token, List<String
         ConfigNode top = new ConfigNode("", root).only(Set.of("http", "etcd", "quota"));
         ConfigNode http = top.object("http").only(Set.of("host", "port", "token"));
         ConfigNode etcd = top.object("etcd").only(Set.of("endpoints", "namespace"));
-        ConfigNode quota = top.object("quota").only(Set.of("cacheTtl", "lockLeaseTime", "resources"));
+        ConfigNode quota = top.object("quota").only(Set.of("cacheTtl", "lockLeaseTime", "operationTimeout", "failureMode",
+                "resources"));
         Map<String, ResourceSource> resources = new LinkedHashMap<>();
         quota.object("resources").children().forEach((name, node) -> resources.put(name, ResourceSource.parse(node)));
         return new CoordinatorConfig(
@@ -70,35 +76,50 @@ public record CoordinatorConfig(String host, int port, String token, List<String
                 etcd.text("namespace", DEFAULT_NAMESPACE),
                 quota.duration("cacheTtl", DEFAULT_CACHE_TTL),
                 quota.duration("lockLeaseTime", DEFAULT_LOCK_LEASE_TIME),
+                quota.duration("operationTimeout", DEFAULT_OPERATION_TIMEOUT),
+                failureMode(quota.text("failureMode", "closed")),
                 resources);
     }
 
     /** Defaults only, no resources: the base when no file is given. */
     static CoordinatorConfig defaults() {
         return new CoordinatorConfig(DEFAULT_HOST, DEFAULT_PORT, "", List.of(), DEFAULT_NAMESPACE,
-                DEFAULT_CACHE_TTL, DEFAULT_LOCK_LEASE_TIME, Map.of());
+                DEFAULT_CACHE_TTL, DEFAULT_LOCK_LEASE_TIME, DEFAULT_OPERATION_TIMEOUT, FailureMode.CLOSED, Map.of());
     }
 
     CoordinatorConfig withPort(int newPort) {
-        return new CoordinatorConfig(host, newPort, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, resources);
+        return new CoordinatorConfig(host, newPort, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
+                resources);
     }
 
     CoordinatorConfig withEtcdEndpoints(List<String> endpoints) {
-        return new CoordinatorConfig(host, port, token, endpoints, namespace, cacheTtl, lockLeaseTime, resources);
+        return new CoordinatorConfig(host, port, token, endpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
+                resources);
     }
 
     CoordinatorConfig withNamespace(String ns) {
-        return new CoordinatorConfig(host, port, token, etcdEndpoints, ns, cacheTtl, lockLeaseTime, resources);
+        return new CoordinatorConfig(host, port, token, etcdEndpoints, ns, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
+                resources);
     }
 
     CoordinatorConfig withToken(String newToken) {
-        return new CoordinatorConfig(host, port, newToken, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, resources);
+        return new CoordinatorConfig(host, port, newToken, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
+                resources);
     }
 
     CoordinatorConfig withResource(String name, ResourceSource source) {
         Map<String, ResourceSource> more = new LinkedHashMap<>(resources);
         more.put(name, source);
-        return new CoordinatorConfig(host, port, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, more);
+        return new CoordinatorConfig(host, port, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
+                more);
+    }
+
+    private static FailureMode failureMode(String text) {
+        return switch (text) {
+            case "closed" -> FailureMode.CLOSED;
+            case "open" -> FailureMode.OPEN;
+            default -> throw new ConfigException("quota.failureMode must be 'closed' or 'open', got '" + text + "'");
+        };
     }
 
     /** Whether a token guards the endpoints. */

@@ -56,6 +56,19 @@ class CoordinatorConfigTest {
         assertThat(config.etcdEndpoints()).as("none: a local etcd is started").isEmpty();
         assertThat(config.namespace()).isEqualTo("/woslo");
         assertThat(config.cacheTtl()).isEqualTo(Duration.ofMinutes(3));
+        assertThat(config.operationTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(config.failureMode()).isEqualTo(io.woslo.quota.FailureMode.CLOSED);
+    }
+
+    @Test
+    void theOperationTimeoutAndFailureModeAreRead() {
+        CoordinatorConfig config = TestCoordinators.config("quota: { operationTimeout: 3s, failureMode: open,"
+                + " resources: { A: { source: static, quota: 1 } } }");
+        assertThat(config.operationTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(config.failureMode()).isEqualTo(io.woslo.quota.FailureMode.OPEN);
+        assertThatThrownBy(() -> TestCoordinators.config("quota: { failureMode: maybe,"
+                + " resources: { A: { source: static, quota: 1 } } }"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("'maybe'");
     }
 
     @Test
