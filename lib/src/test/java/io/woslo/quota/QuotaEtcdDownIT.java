@@ -8,11 +8,13 @@ import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -91,6 +93,32 @@ class QuotaEtcdDownIT {
         assertThat(checked.amounts()).isEqualTo(ONE_CPU);
         checked.close();
         assertThat(new RawEtcd(etcd.newClient(), namespace).used(account, "CPUA")).isEqualTo(11);
+    }
+
+    /** The over-quota scan used to share one thread with the health probe: a long scan kept etcd "healthy" for good. */
+    @Test
+    void aLongOverQuotaScanDoesNotStarveTheHealthProbe(EtcdCluster etcd) throws Exception {
+        this.etcd = etcd;
+        GatedHandler slow = new GatedHandler(10, 20);
+        slow.gate();
+        quota = QuotaManager.builder(etcd.newClient()).namespace(namespace)
+                .resource("CPUA", slow)
+                .operationTimeout(Duration.ofSeconds(30))
+                .healthCheckInterval(Duration.ofMillis(200))
+                .overQuotaScanInterval(Duration.ofMillis(100))
+                .build();
+        AtomicInteger listed = new AtomicInteger();
+        try {
+            // The initial load lists nothing; the scans list the account, whose handler blocks.
+            quota.initResourceQuotaData(() -> listed.getAndIncrement() == 0 ? List.of() : List.of(account))
+                    .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+            slow.awaitCalled();
+
+            etcd.member(0).stop();
+            Await.until("the health probe notices etcd is down while a scan is running", () -> !quota.isEtcdHealthy());
+        } finally {
+            slow.open();
+        }
     }
 
     private QuotaManager manager(EtcdCluster etcd, FailureMode mode) {
