@@ -37,6 +37,11 @@ public final class CounterStore {
     private final KV kv;
     private final KeyLayout layout;
     private final Duration opTimeout;
+    /**
+     * The bound on one fenced write and on its settlement: a quarter of the operation timeout, so that a write whose
+     * answer is lost is settled (landed, or withdrawn) while its caller still waits.
+     */
+    private final Duration writeTimeout;
 
     private final java.util.concurrent.atomic.LongAdder conflictCount;
 
@@ -46,6 +51,7 @@ public final class CounterStore {
         this.kv = client.getKVClient();
         this.layout = layout;
         this.opTimeout = opTimeout;
+        this.writeTimeout = opTimeout.dividedBy(4);
         this.conflictCount = conflictCount;
     }
 
@@ -128,7 +134,7 @@ public final class CounterStore {
                 .Else(reads.toArray(Op[]::new))
                 .commit();
         String what = "an update of the counters of account '" + account + "'";
-        return Futures.bounded(txn, opTimeout, what)
+        return Futures.bounded(txn, writeTimeout, what)
                 .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EtcdUnavailableException
                         ? resolve(fence, writeId, what).thenApply(landed -> null)
                         : CompletableFuture.failedFuture(error))
@@ -168,7 +174,7 @@ public final class CounterStore {
                 .commit();
         // One transaction tells and settles: if the entry carries this write's mark, the write landed; otherwise the
         // entry is deleted (if it is still ours), so that the write, fenced by it, can never land later.
-        return Futures.bounded(withdraw, opTimeout, "the settlement of " + what)
+        return Futures.bounded(withdraw, writeTimeout, "the settlement of " + what)
                 .handle((response, error) -> {
                     if (error != null) {
                         throw new OutcomeUnknownException("etcd did not answer " + what + " in time, nor whether it"
