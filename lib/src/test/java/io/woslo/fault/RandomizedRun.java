@@ -81,6 +81,9 @@ final class RandomizedRun implements AutoCloseable {
     private final AtomicLong owners = new AtomicLong();
     private final Client rawClient;
     private volatile boolean running = true;
+    private final Object progress = new Object();
+    private long successes; // guarded by progress
+    private volatile Duration slowestRecovery = Duration.ZERO;
 
     /** One client process: its jetcd client with its fault interceptor, a quota manager and a lock service. */
     private record Node(String name, FaultInterceptor faults, QuotaManager quota, RwLocks locks) {
@@ -120,7 +123,8 @@ final class RandomizedRun implements AutoCloseable {
 
     /** What a run found. */
     record Report(long seed, Map<String, Integer> faults, Map<String, Map<FaultInterceptor.Kind, Long>> injected,
-                  Map<String, Long> operations, HistoryChecker.Result result, List<String> unexpected) {
+                  Map<String, Long> operations, HistoryChecker.Result result, List<String> unexpected,
+                  Duration slowestRecovery) {
         boolean ok() {
             return result.ok() && unexpected.isEmpty();
         }
@@ -130,10 +134,12 @@ final class RandomizedRun implements AutoCloseable {
             out.accept("faults scheduled: " + faults);
             out.accept("client faults injected by interceptor: " + injected);
             out.accept("operations: " + operations);
+            out.accept("slowest recovery after a fault: " + slowestRecovery.toMillis() + " ms (bound "
+                    + Faults.RECOVERY_BOUND.toMillis() + " ms)");
             out.accept("invariant checks:");
             result.checks().forEach((name, verdict) -> out.accept("  " + verdict + " " + name));
             out.accept("  " + (unexpected.isEmpty() ? "PASS" : "FAIL (" + unexpected.size() + ")")
-                    + " no-unexpected-exception");
+                    + " liveness, client-JVM pause and no unexpected exception");
             result.notes().forEach(n -> out.accept("  note: " + n));
             result.violations().stream().limit(20).forEach(v -> out.accept("VIOLATION " + v));
             if (result.violations().size() > 20) {
@@ -169,10 +175,18 @@ final class RandomizedRun implements AutoCloseable {
         faulter.join(length.plus(TestTimeouts.step()).toMillis());
         running = false;
         heal();
+        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
         for (Thread t : threads) {
-            t.join(TestTimeouts.step().toMillis());
+            t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
             if (t.isAlive()) {
-                unexpected.add(t.getName() + " did not finish its operation within " + TestTimeouts.step());
+                StringBuilder stack = new StringBuilder();
+                for (StackTraceElement frame : t.getStackTrace()) {
+                    if (frame.getClassName().startsWith("io.woslo") || stack.length() < 400) {
+                        stack.append("\n        at ").append(frame);
+                    }
+                }
+                unexpected.add(t.getName() + " did not finish its operation within " + TestTimeouts.step()
+                        + " of the end; it waits in:" + stack);
             }
         }
         close();
@@ -187,7 +201,7 @@ final class RandomizedRun implements AutoCloseable {
         Map<String, Map<FaultInterceptor.Kind, Long>> injected = new TreeMap<>();
         nodes.forEach(n -> injected.put(n.name(), n.faults().injected()));
         return new Report(seed, new TreeMap<>(faults), injected, history.summary(), result,
-                List.copyOf(unexpected));
+                List.copyOf(unexpected), slowestRecovery);
     }
 
     private Thread thread(String name, Runnable body) {
@@ -259,6 +273,7 @@ final class RandomizedRun implements AutoCloseable {
             return;
         }
         history.end(op, Outcome.OK, "");
+        progressed();
         addTruth(account, amounts); // the work the reservation guards is done: the system of record has it
         try {
             pace(hold);
@@ -416,6 +431,7 @@ final class RandomizedRun implements AutoCloseable {
             return;
         }
         history.granted(op, write, lock.fencingToken(), LEASE.toNanos());
+        progressed();
         pace(hold);
         history.releasing(op);
         try {
@@ -605,6 +621,7 @@ final class RandomizedRun implements AutoCloseable {
                 unexpected.add("fault " + dice + " failed: " + e);
                 heal();
             }
+            awaitRecovery(dice);
             pace(random.nextLong(1_500, 4_000)); // quiet time between faults
         }
     }
@@ -642,6 +659,40 @@ final class RandomizedRun implements AutoCloseable {
             unexpected.add("client JVM pause: " + e.getMessage());
         } catch (Exception e) {
             unexpected.add("client JVM pause could not run: " + e);
+        }
+    }
+
+    private void progressed() {
+        synchronized (progress) {
+            successes++;
+            progress.notifyAll();
+        }
+    }
+
+    /** Liveness: once a fault has ended, reservations and locks succeed again within the recovery bound. */
+    private void awaitRecovery(int fault) {
+        long started = System.nanoTime();
+        long deadline = started + Faults.RECOVERY_BOUND.toNanos();
+        synchronized (progress) {
+            long target = successes + 5;
+            while (successes < target && running) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    unexpected.add("liveness: fewer than 5 successful reservations or lock holds within "
+                            + Faults.RECOVERY_BOUND + " after fault " + fault + " ended");
+                    return;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(progress, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - started);
+        if (took.compareTo(slowestRecovery) > 0) {
+            slowestRecovery = took;
         }
     }
 
