@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# The fault soak (not part of scripts/test.sh): for [minutes] (default 5), a reservation storm and lock contention
-# run on a three-member etcd cluster on loopback while random faults hit it (kill -9 of the leader, a member
-# stopped and restarted, a client JVM killed while it holds a reservation). At the end it prints the invariant
-# checks and exits non-zero if one fails.
+# The fault soak (not part of scripts/test.sh): scripts/soak.sh [minutes] [--seed N]
+# For [minutes] (default 5), a randomized workload (reservations, stored reservations, deletions, rollbacks,
+# refreshes, read/write locks) runs on a three-member etcd cluster on loopback while faults drawn from the seed hit
+# it: kill -9 of the leader, members stopped/restarted or frozen (SIGSTOP) past a lease, the member a client's
+# watches live on restarted, lost replies, held transactions, broken watch streams, delayed replies, a slow or
+# failing source of truth, a client JVM frozen past its lease. At the end it prints the faults injected and each
+# invariant check, and exits non-zero if one failed. The same seed replays the same operations and faults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-minutes="${1:-5}"
 scripts/install-etcd.sh
 
-# Builds what is missing or stale (incremental), then runs io.woslo.fault.Soak on the test classpath.
-mvn -B -q -pl lib -am install -DskipTests
+# Builds what is missing or stale into target/ only (nothing is installed into ~/.m2), then runs
+# io.woslo.fault.Soak on the test classpath of lib (its sibling modules resolved from the reactor).
+mvn -B -q -pl lib -am test-compile
 classpath_file=lib/target/soak.classpath
-mvn -B -q -pl lib dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$classpath_file"
-exec java -cp "lib/target/test-classes:lib/target/classes:$(cat "$classpath_file")" io.woslo.fault.Soak "$minutes"
+mvn -B -q -pl lib -am dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$classpath_file"
+exec java -cp "lib/target/test-classes:lib/target/classes:$(cat "$classpath_file")" io.woslo.fault.Soak "$@"

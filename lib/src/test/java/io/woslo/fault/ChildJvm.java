@@ -57,6 +57,16 @@ final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /** Freezes the child JVM (SIGSTOP), as a stop-the-world GC pause longer than any lease would. */
+    void pause() {
+        io.woslo.testing.Signals.stop(process.pid());
+    }
+
+    /** Thaws the child JVM (SIGCONT); it carries on as if no time had passed. */
+    void resume() {
+        io.woslo.testing.Signals.resume(process.pid());
+    }
+
     long pid() {
         return process.pid();
     }

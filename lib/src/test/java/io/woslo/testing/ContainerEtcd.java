@@ -108,6 +108,29 @@ final class ContainerEtcd {
                     "restarting an etcd member needs the etcd binary: run scripts/install-etcd.sh");
         }
 
+        private volatile boolean paused;
+
+        @Override
+        public void pause() {
+            if (!paused) {
+                container.getDockerClient().pauseContainerCmd(container.getContainerId()).exec(); // the cgroup freezer
+                paused = true;
+            }
+        }
+
+        @Override
+        public void resume() {
+            if (paused) {
+                container.getDockerClient().unpauseContainerCmd(container.getContainerId()).exec();
+                paused = false;
+            }
+        }
+
+        @Override
+        public boolean isPaused() {
+            return paused;
+        }
+
         @Override
         public String toString() {
             return name + "@" + clientUrl;

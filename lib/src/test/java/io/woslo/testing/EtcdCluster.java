@@ -139,9 +139,34 @@ public final class EtcdCluster implements AutoCloseable {
      * A new jetcd client over all members. The cluster closes it on {@link #close()}; tests may close it sooner.
      */
     public synchronized Client newClient() {
-        Client client = Client.builder()
-                .endpoints(endpoints().toArray(URI[]::new))
-                .build();
+        return newClient(new io.grpc.ClientInterceptor[0]);
+    }
+
+    /**
+     * A new jetcd client over all members whose calls pass through {@code interceptors} (e.g. a
+     * {@link FaultInterceptor}). The cluster closes it on {@link #close()}.
+     */
+    public synchronized Client newClient(io.grpc.ClientInterceptor... interceptors) {
+        return register(Client.builder().endpoints(endpoints().toArray(URI[]::new)), interceptors);
+    }
+
+    /**
+     * A new jetcd client that talks to {@code member} only, so that every stream it opens (watches, lease
+     * keep-alives) lives on that member: stopping, killing, pausing or restarting it is certain to hit them. Its calls
+     * pass through {@code interceptors}. The cluster closes it on {@link #close()}.
+     */
+    public synchronized Client newClientOn(EtcdMember member, io.grpc.ClientInterceptor... interceptors) {
+        if (!members.contains(member)) {
+            throw new IllegalArgumentException(member + " is not a member of this cluster");
+        }
+        return register(Client.builder().endpoints(member.clientUrl()), interceptors);
+    }
+
+    private Client register(io.etcd.jetcd.ClientBuilder builder, io.grpc.ClientInterceptor... interceptors) {
+        if (interceptors.length > 0) {
+            builder.interceptor(interceptors[0], java.util.Arrays.copyOfRange(interceptors, 1, interceptors.length));
+        }
+        Client client = builder.build();
         clients.add(client);
         return client;
     }
@@ -192,6 +217,7 @@ public final class EtcdCluster implements AutoCloseable {
         closed = true;
         clients.forEach(Client::close);
         clients.clear();
+        members.forEach(EtcdMember::resume);
         members.forEach(EtcdMember::stop);
         if (extraResources != null) {
             try {

@@ -21,4 +21,16 @@ public interface EtcdMember {
 
     /** Starts the member again on the same ports and data directory, and waits until it is healthy. */
     void restart();
+
+    /**
+     * Freezes the member (SIGSTOP), as a long GC pause, a frozen VM or a stalled disk would: it keeps its sockets
+     * open but answers nothing, not even its peers, until {@link #resume()}. Pausing a paused member does nothing.
+     */
+    void pause();
+
+    /** Thaws a member frozen by {@link #pause()} (SIGCONT); it then carries on where it stopped. */
+    void resume();
+
+    /** Whether the member is frozen by {@link #pause()}. */
+    boolean isPaused();
 }

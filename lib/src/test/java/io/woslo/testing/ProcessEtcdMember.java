@@ -23,6 +23,7 @@ final class ProcessEtcdMember implements EtcdMember {
     private final Path dataDir;
     private final Path logFile;
     private volatile Process process;
+    private volatile boolean paused;
 
     ProcessEtcdMember(String name, String binary, int clientPort, int peerPort, String initialCluster,
                       String clusterToken, Path dataDir) {
@@ -115,10 +116,42 @@ final class ProcessEtcdMember implements EtcdMember {
         EtcdHealth.awaitHealthy(List.of(this), TestTimeouts.etcdStart());
     }
 
+    @Override
+    public synchronized void pause() {
+        Process p = process;
+        if (p == null) {
+            throw new IllegalStateException("etcd member " + name + " is not running: nothing to pause");
+        }
+        if (!paused) {
+            Signals.stop(p.pid());
+            paused = true;
+            LOG.debug("paused etcd member {} pid {} (SIGSTOP)", name, p.pid());
+        }
+    }
+
+    @Override
+    public synchronized void resume() {
+        Process p = process;
+        if (p != null && paused) {
+            Signals.resume(p.pid());
+            LOG.debug("resumed etcd member {} pid {} (SIGCONT)", name, p.pid());
+        }
+        paused = false;
+    }
+
+    @Override
+    public boolean isPaused() {
+        return paused;
+    }
+
     private synchronized void end(boolean force) {
         Process p = process;
         if (p == null) {
             return;
+        }
+        if (paused) {
+            Signals.resume(p.pid()); // a frozen process cannot act on SIGTERM
+            paused = false;
         }
         if (force) {
             p.destroyForcibly();
