@@ -168,6 +168,7 @@ public final class FaultInterceptor implements ClientInterceptor {
         private final Duration delay;
         private int shotsLeft; // guarded by this
         private int fired; // guarded by this
+        private int answered; // guarded by this
         private boolean released; // guarded by this
         private final List<FaultyCall<?, ?>> held = new ArrayList<>(); // guarded by this
 
@@ -207,6 +208,27 @@ public final class FaultInterceptor implements ClientInterceptor {
         /** How many times this fault fired so far (a call held, a reply dropped or delayed, a stream broken). */
         public synchronized int injected() {
             return fired;
+        }
+
+        synchronized void answered() {
+            answered++;
+            notifyAll();
+        }
+
+        /**
+         * For a hold: waits until {@code count} of the calls it held were answered by etcd after their release (so a
+         * test knows a late request was processed); false when {@code bound} passed first.
+         */
+        public synchronized boolean awaitAnswered(int count, Duration bound) throws InterruptedException {
+            long deadline = System.nanoTime() + bound.toNanos();
+            while (answered < count) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            return true;
         }
 
         /** Waits until the fault fired {@code count} times in all; false when {@code bound} passed first. */
@@ -315,6 +337,30 @@ public final class FaultInterceptor implements ClientInterceptor {
                     @Override
                     public void onClose(Status status, Metadata trailers) {
                         owner.count(fault); // etcd answered (and, for a write, applied it); the caller never hears
+                    }
+                };
+            }
+            if (fault != null && fault.kind == Kind.HOLD) {
+                return new Listener<>() { // passes everything on, and tells the fault when etcd answered
+                    @Override
+                    public void onHeaders(Metadata headers) {
+                        caller.onHeaders(headers);
+                    }
+
+                    @Override
+                    public void onMessage(RespT message) {
+                        caller.onMessage(message);
+                    }
+
+                    @Override
+                    public void onClose(Status status, Metadata trailers) {
+                        caller.onClose(status, trailers);
+                        fault.answered();
+                    }
+
+                    @Override
+                    public void onReady() {
+                        caller.onReady();
                     }
                 };
             }
