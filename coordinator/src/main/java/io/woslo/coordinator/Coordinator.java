@@ -6,6 +6,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.woslo.quota.QuotaManager;
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +45,11 @@ public final class Coordinator implements AutoCloseable {
      * {@code workDir/data/etcd}. Blocks until the server listens; on failure, whatever was started is stopped.
      */
     public static Coordinator start(CoordinatorConfig config, Path workDir) {
+        return start(config, workDir, List.of());
+    }
+
+    /** {@link #start(CoordinatorConfig, Path)} with gRPC interceptors on its etcd client (tests inject faults). */
+    static Coordinator start(CoordinatorConfig config, Path workDir, List<io.grpc.ClientInterceptor> interceptors) {
         config.validate();
         LocalEtcd local = config.etcdEndpoints().isEmpty() ? LocalEtcd.start(workDir) : null;
         Client client = null;
@@ -53,7 +59,7 @@ public final class Coordinator implements AutoCloseable {
             String[] endpoints = local != null
                     ? new String[] {local.endpoint()}
                     : config.etcdEndpoints().toArray(String[]::new);
-            client = Client.builder().endpoints(endpoints).build();
+            client = Client.builder().endpoints(endpoints).interceptors(interceptors).build();
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             QuotaManager.Builder builder = QuotaManager.builder(client)
                     .namespace(config.namespace())
@@ -61,6 +67,7 @@ public final class Coordinator implements AutoCloseable {
                     .lockLeaseTime(config.lockLeaseTime())
                     .operationTimeout(config.operationTimeout())
                     .failureMode(config.failureMode())
+                    .healthCheckInterval(config.healthCheckInterval())
                     .meterRegistry(registry);
             Client forSources = client;
             config.resources().forEach((name, source) ->

@@ -22,7 +22,7 @@ import java.util.Set;
  * <pre>{@code
  * http:  { host: 127.0.0.1, port: 7070, token: "" }
  * etcd:  { endpoints: ["http://127.0.0.1:2379"], namespace: /woslo }
- * quota: { cacheTtl: 3m, lockLeaseTime: 1m, operationTimeout: 10s, failureMode: closed,
+ * quota: { cacheTtl: 3m, lockLeaseTime: 1m, operationTimeout: 10s, failureMode: closed, healthCheckInterval: 1s,
  *          resources: { CPUA: { source: static, used: 10, quota: 20 } } }
  * }</pre>
  *
@@ -30,13 +30,15 @@ import java.util.Set;
  */
 public record CoordinatorConfig(String host, int port, String token, List<String> etcdEndpoints, String namespace,
                                 Duration cacheTtl, Duration lockLeaseTime, Duration operationTimeout,
-                                FailureMode failureMode, Map<String, ResourceSource> resources) {
+                                FailureMode failureMode, Duration healthCheckInterval,
+                                Map<String, ResourceSource> resources) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 7070;
     public static final String DEFAULT_NAMESPACE = "/woslo";
     public static final Duration DEFAULT_CACHE_TTL = Duration.ofMinutes(3);
     public static final Duration DEFAULT_LOCK_LEASE_TIME = Duration.ofMinutes(1);
     public static final Duration DEFAULT_OPERATION_TIMEOUT = QuotaManager.DEFAULT_OPERATION_TIMEOUT;
+    public static final Duration DEFAULT_HEALTH_CHECK_INTERVAL = QuotaManager.DEFAULT_HEALTH_CHECK_INTERVAL;
 
     public CoordinatorConfig {
         token = token == null ? "" : token;
@@ -65,7 +67,7 @@ public record CoordinatorConfig(String host, int port, String token, List<String
         ConfigNode http = top.object("http").only(Set.of("host", "port", "token"));
         ConfigNode etcd = top.object("etcd").only(Set.of("endpoints", "namespace"));
         ConfigNode quota = top.object("quota").only(Set.of("cacheTtl", "lockLeaseTime", "operationTimeout", "failureMode",
-                "resources"));
+                "healthCheckInterval", "resources"));
         Map<String, ResourceSource> resources = new LinkedHashMap<>();
         quota.object("resources").children().forEach((name, node) -> resources.put(name, ResourceSource.parse(node)));
         return new CoordinatorConfig(
@@ -78,40 +80,42 @@ public record CoordinatorConfig(String host, int port, String token, List<String
                 quota.duration("lockLeaseTime", DEFAULT_LOCK_LEASE_TIME),
                 quota.duration("operationTimeout", DEFAULT_OPERATION_TIMEOUT),
                 failureMode(quota.text("failureMode", "closed")),
+                quota.duration("healthCheckInterval", DEFAULT_HEALTH_CHECK_INTERVAL),
                 resources);
     }
 
     /** Defaults only, no resources: the base when no file is given. */
     static CoordinatorConfig defaults() {
         return new CoordinatorConfig(DEFAULT_HOST, DEFAULT_PORT, "", List.of(), DEFAULT_NAMESPACE,
-                DEFAULT_CACHE_TTL, DEFAULT_LOCK_LEASE_TIME, DEFAULT_OPERATION_TIMEOUT, FailureMode.CLOSED, Map.of());
+                DEFAULT_CACHE_TTL, DEFAULT_LOCK_LEASE_TIME, DEFAULT_OPERATION_TIMEOUT, FailureMode.CLOSED,
+                DEFAULT_HEALTH_CHECK_INTERVAL, Map.of());
     }
 
     CoordinatorConfig withPort(int newPort) {
         return new CoordinatorConfig(host, newPort, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                resources);
+                healthCheckInterval, resources);
     }
 
     CoordinatorConfig withEtcdEndpoints(List<String> endpoints) {
         return new CoordinatorConfig(host, port, token, endpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                resources);
+                healthCheckInterval, resources);
     }
 
     CoordinatorConfig withNamespace(String ns) {
         return new CoordinatorConfig(host, port, token, etcdEndpoints, ns, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                resources);
+                healthCheckInterval, resources);
     }
 
     CoordinatorConfig withToken(String newToken) {
         return new CoordinatorConfig(host, port, newToken, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                resources);
+                healthCheckInterval, resources);
     }
 
     CoordinatorConfig withResource(String name, ResourceSource source) {
         Map<String, ResourceSource> more = new LinkedHashMap<>(resources);
         more.put(name, source);
         return new CoordinatorConfig(host, port, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                more);
+                healthCheckInterval, more);
     }
 
     private static FailureMode failureMode(String text) {
