@@ -286,7 +286,7 @@ public final class QuotaManager implements AutoCloseable {
     private <T> CompletableFuture<T> deliver(Call call, CompletableFuture<T> internal, String what,
                                              java.util.function.Consumer<T> abandoned,
                                              Function<Throwable, T> recover) {
-        CompletableFuture<T> out = new CompletableFuture<>();
+        CompletableFuture<T> out = new CallFuture<>(call);
         ScheduledFuture<?> deadline;
         try {
             deadline = deadlines.schedule(() -> fail(out, call.abandon()
@@ -1057,10 +1057,49 @@ public final class QuotaManager implements AutoCloseable {
         return cause;
     }
 
+    /**
+     * Waits for a caller's future. An interrupt gives the call up (its future is cancelled, so a reservation that
+     * lands later is given back) and is reported as "not applied", or as "outcome unknown" for a change that had
+     * begun writing.
+     */
     static <T> T join(CompletableFuture<T> future) {
-        return Futures.join(future, cause -> cause instanceof InterruptedException
-                ? new QuotaUnavailableException("interrupted while waiting for etcd", cause)
-                : new QuotaException(String.valueOf(cause.getMessage()), cause));
+        return Futures.join(future, cause -> {
+            if (!(cause instanceof InterruptedException)) {
+                return new QuotaException(String.valueOf(cause.getMessage()), cause);
+            }
+            return future instanceof CallFuture<?> call && call.wroteBeforeCancel()
+                    ? new QuotaOutcomeUnknownException("interrupted while a change was being written; it may still"
+                            + " be applied", cause)
+                    : new QuotaUnavailableException("interrupted while waiting for etcd; nothing was applied", cause);
+        });
+    }
+
+    /** A caller's future, tied to its {@link Call}: cancelling it abandons the call. */
+    private static final class CallFuture<T> extends CompletableFuture<T> {
+        private final Call call;
+        private volatile boolean wroteBeforeCancel;
+
+        CallFuture(Call call) {
+            this.call = call;
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            boolean cancelled = super.cancel(mayInterruptIfRunning);
+            if (cancelled) {
+                wroteBeforeCancel = !call.abandon();
+            }
+            return cancelled;
+        }
+
+        boolean wroteBeforeCancel() {
+            return wroteBeforeCancel;
+        }
+
+        @Override
+        public <U> CompletableFuture<U> newIncompleteFuture() {
+            return new CompletableFuture<>();
+        }
     }
 
     private static java.util.concurrent.ThreadFactory daemonThreads(String name) {

@@ -9,11 +9,14 @@ import io.woslo.testing.FaultInterceptor;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,7 +66,7 @@ class QuotaOutcomeIT {
         CompletableFuture<Void> clean = afterTheCounterRead(() -> faults.loseReply(FaultInterceptor.KV_TXN, 1),
                 () -> quota.cleanUsedAsync(account, Map.of("CPUA", 3L)));
 
-        clean.get(TestTimeouts.step().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        clean.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
         assertThat(raw.used(account, "CPUA")).isEqualTo(7);
         Await.until("the release's read lock is gone", () -> raw.locks().isEmpty());
     }
@@ -71,7 +74,7 @@ class QuotaOutcomeIT {
     @Test
     void aReleaseThatCannotBeToldIsReportedAsOutcomeUnknown() {
         CompletableFuture<Void> rollback = afterTheCounterRead(() -> faults.loseReply(FaultInterceptor.KV_TXN, 2),
-                () -> quota.rollbackAsync(account, Map.of("CPUA", 3L), java.time.Instant.now()));
+                () -> quota.rollbackAsync(account, Map.of("CPUA", 3L), Instant.now()));
 
         assertThatThrownBy(() -> QuotaManager.join(rollback)).isInstanceOf(QuotaOutcomeUnknownException.class);
         assertThat(raw.used(account, "CPUA")).as("it did land: a blind retry would give back twice").isEqualTo(7);
@@ -89,6 +92,51 @@ class QuotaOutcomeIT {
         assertThat(held[0].awaitAnswered(1, TestTimeouts.step())).as("etcd answered the late write").isTrue();
         assertThat(raw.used(account, "CPUA")).as("not applied, then or later").isEqualTo(10);
         assertThat(raw.locks()).isEmpty();
+    }
+
+    @Test
+    void anInterruptedReleaseIsNotAppliedBeforeItWritesAndUnknownAfter() throws Exception {
+        FaultInterceptor.Fault read = faults.hold(FaultInterceptor.KV_RANGE, 1);
+        assertThat(interrupted(() -> quota.cleanUsed(account, Map.of("CPUA", 1L)), read))
+                .as("interrupted before its write").isInstanceOf(QuotaUnavailableException.class)
+                .isNotInstanceOf(QuotaOutcomeUnknownException.class);
+        read.release();
+
+        FaultInterceptor.Fault secondRead = faults.hold(FaultInterceptor.KV_RANGE, 1);
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread caller = new Thread(() -> {
+            try {
+                quota.cleanUsed(account, Map.of("CPUA", 1L));
+            } catch (Throwable e) {
+                thrown.set(e);
+            }
+        });
+        caller.start();
+        assertThat(secondRead.awaitInjected(1, TestTimeouts.step())).isTrue();
+        FaultInterceptor.Fault write = faults.hold(FaultInterceptor.KV_TXN, 1);
+        secondRead.release();
+        assertThat(write.awaitInjected(1, TestTimeouts.step())).as("the write is on its way").isTrue();
+        caller.interrupt();
+        caller.join(TestTimeouts.step().toMillis());
+        assertThat(thrown.get()).as("interrupted after its write began").isInstanceOf(QuotaOutcomeUnknownException.class);
+        write.release();
+    }
+
+    /** Runs {@code call} on a thread, interrupts it once {@code held} holds one of its calls, returns what it threw. */
+    private static Throwable interrupted(Runnable call, FaultInterceptor.Fault held) throws InterruptedException {
+        AtomicReference<Throwable> thrown = new AtomicReference<>();
+        Thread caller = new Thread(() -> {
+            try {
+                call.run();
+            } catch (Throwable e) {
+                thrown.set(e);
+            }
+        });
+        caller.start();
+        assertThat(held.awaitInjected(1, TestTimeouts.step())).isTrue();
+        caller.interrupt();
+        caller.join(TestTimeouts.step().toMillis());
+        return thrown.get();
     }
 
     /**
