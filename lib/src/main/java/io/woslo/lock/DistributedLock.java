@@ -27,6 +27,13 @@ import java.util.concurrent.CompletableFuture;
  * longer than the lease. etcd raises lease times below its minimum TTL (about 2 s with default settings) to that
  * minimum, and works in whole seconds: a lease time is rounded up to the next second.
  *
+ * <p><b>Waiting.</b> A waiter wakes on an etcd watch event, not by polling, and passes an earlier holder only on
+ * evidence that the holder's key is gone: a delete event, or a linearizable read that shows it gone. A watch error
+ * (an etcd member restarting, a connection reset), a failed read or a timeout is not such evidence: the waiter
+ * watches again and keeps waiting until its wait ends.
+ *
+ * <p><b>Loss.</b> {@link #lost()} completes when the current hold is known lost, and {@link #isHeld()} agrees.
+ *
  * <p><b>Fencing.</b> Because a paused holder can lose its lock without knowing, pass {@link #fencingToken()} to the
  * storage you protect and have it refuse a write whose token is lower than one it has already seen.
  *
@@ -55,7 +62,8 @@ public interface DistributedLock extends AutoCloseable {
      * Takes the lock, waiting at most the lease time.
      *
      * @throws LockTimeoutException when the lease time passed first; the caller's queue entry is gone from etcd
-     * @throws LockUnavailableException when etcd could not be reached within the operation timeout
+     * @throws LockUnavailableException when etcd could not be reached within the operation timeout, or the caller's
+     *         queue entry ended while it waited (see {@link LockUnavailableException})
      * @throws LockException when the calling thread is interrupted while waiting (its interrupt flag stays set); the
      *         abandoned acquisition is given back as soon as it is granted, so it never holds the lock for nobody
      */
@@ -67,7 +75,9 @@ public interface DistributedLock extends AutoCloseable {
      * queue entry gone from etcd. {@code wait} bounds the wait for other holders; etcd's answers are bounded by the
      * operation timeout, so even a wait shorter than one round trip takes a free lock.
      *
-     * @throws LockUnavailableException when etcd could not be reached within the operation timeout
+     * @throws LockUnavailableException when etcd could not be reached within the operation timeout (also when the
+     *         wait ended but the caller's entry could not be removed), or the caller's queue entry ended while it
+     *         waited
      */
     boolean tryLock(Duration wait);
 
