@@ -106,7 +106,8 @@ public final class LockEngine implements AutoCloseable {
 
     /**
      * Enqueues and waits for the lock. Completes with the acquisition, with {@code null} when {@code maxWait}
-     * passed first (the entry is gone from etcd by then), or exceptionally with {@link EtcdUnavailableException}.
+     * passed first (the entry is gone from etcd by then), or exceptionally with {@link EtcdUnavailableException}
+     * (etcd unreachable; the entry ended while waiting; or the wait ended but the entry could not be removed).
      * A {@code maxWait} of zero means one look: the lock is taken only if nothing blocks it at the enqueue.
      * {@code maxWait} bounds the wait for other holders, not etcd's answers (each bounded by the operation timeout):
      * when it passes before the first look at the queue, the attempt still takes that one look.

@@ -32,31 +32,38 @@ class WatchErrorIT extends LockItSupport {
     @Test
     void aWatchErrorDoesNotGrantAWriterOnAnotherClientWhileTheWriteHolderStillHolds(EtcdCluster etcd, Client client)
             throws Exception {
-        holderKeepsTheLockAcrossAMemberRestart(etcd, client, locks(client), locks(etcd.newClient()), true);
+        holderKeepsTheLockAcrossAMemberRestart(etcd, client, locks(client), locks(etcd.newClient()), true, false);
     }
 
     @Test
     void aWatchErrorDoesNotGrantAWriterOnAnotherClientWhileAReadHolderStillHolds(EtcdCluster etcd, Client client)
             throws Exception {
-        holderKeepsTheLockAcrossAMemberRestart(etcd, client, locks(client), locks(etcd.newClient()), false);
+        holderKeepsTheLockAcrossAMemberRestart(etcd, client, locks(client), locks(etcd.newClient()), false, false);
     }
 
     @Test
     void aWatchErrorDoesNotGrantAWriterOfTheSameRwLocksWhileTheWriteHolderStillHolds(EtcdCluster etcd, Client client)
             throws Exception {
         RwLocks shared = locks(client);
-        holderKeepsTheLockAcrossAMemberRestart(etcd, client, shared, shared, true);
+        holderKeepsTheLockAcrossAMemberRestart(etcd, client, shared, shared, true, false);
     }
 
     @Test
     void aWatchErrorDoesNotGrantAWriterOfTheSameRwLocksWhileAReadHolderStillHolds(EtcdCluster etcd, Client client)
             throws Exception {
         RwLocks shared = locks(client);
-        holderKeepsTheLockAcrossAMemberRestart(etcd, client, shared, shared, false);
+        holderKeepsTheLockAcrossAMemberRestart(etcd, client, shared, shared, false, false);
+    }
+
+    @Test
+    void aWatchErrorAfterTheMemberIsKilledDoesNotGrantAWriterWhileTheWriteHolderStillHolds(EtcdCluster etcd,
+                                                                                            Client client)
+            throws Exception {
+        holderKeepsTheLockAcrossAMemberRestart(etcd, client, locks(client), locks(etcd.newClient()), true, true);
     }
 
     private void holderKeepsTheLockAcrossAMemberRestart(EtcdCluster etcd, Client client, RwLocks holderLocks,
-                                                        RwLocks waiterLocks, boolean writeHolder) throws Exception {
+                                                        RwLocks waiterLocks, boolean writeHolder, boolean kill) throws Exception {
         String key = "guarded";
         DistributedLock holder = writeHolder
                 ? holderLocks.writeLock(key, 1, LEASE)
@@ -72,7 +79,11 @@ class WatchErrorIT extends LockItSupport {
         EtcdMember member = etcd.member(0);
         awaitWatchers(member, 1);
 
-        member.stop();
+        if (kill) {
+            member.kill();
+        } else {
+            member.stop();
+        }
         member.restart();
         Thread.sleep(HOLD_AFTER_RESTART.toMillis()); // simulated work while holding the lock
 
