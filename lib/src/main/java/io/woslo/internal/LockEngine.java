@@ -15,9 +15,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.support.CloseableClient;
-import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import io.grpc.stub.StreamObserver;
 import java.lang.management.ManagementFactory;
@@ -47,6 +45,11 @@ import org.slf4j.LoggerFactory;
  * re-reads whether the blocker still exists, so a delete between the enqueue and the watch is never lost. On wake-up
  * it reads the queue again, since an older blocker may remain.
  *
+ * <p>A waiter passes a blocker only on evidence that the blocker is gone: a delete event, a linearizable read that
+ * shows it gone, or (for an entry of this engine) its holder letting go. A watch error, a failed read or a timeout is
+ * never such evidence; see {@link KeyGoneWatch}. Before a waiter is granted it confirms, in one round trip made of
+ * two concurrent calls, that its lease still lives (restarting it) and that its entry still exists.
+ *
  * <p>Every wait is bounded: when {@code maxWait} passes, the entry's lease is revoked (which deletes the entry) before
  * the caller is told. Every etcd call is bounded by the operation timeout.
  */
@@ -54,7 +57,8 @@ public final class LockEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LockEngine.class);
     private static final AtomicLong SEQUENCE = new AtomicLong();
     private static final String HOLDER = ManagementFactory.getRuntimeMXBean().getName();
-    private static final Duration WATCH_RETRY_PAUSE = Duration.ofMillis(100);
+    private static final long CONFIRM_FIRST_PAUSE_MILLIS = 100;
+    private static final long CONFIRM_MAX_PAUSE_MILLIS = 1000;
     /** How long a waiter behind an entry of this engine relies on its holder alone before also watching etcd. */
     private static final Duration LOCAL_WATCH_DELAY = Duration.ofSeconds(1);
     private static final Duration KEEP_ALIVE_RETRY_PAUSE = Duration.ofMillis(200);
@@ -102,7 +106,8 @@ public final class LockEngine implements AutoCloseable {
 
     /**
      * Enqueues and waits for the lock. Completes with the acquisition, with {@code null} when {@code maxWait}
-     * passed first (the entry is gone from etcd by then), or exceptionally with {@link EtcdUnavailableException}.
+     * passed first (the entry is gone from etcd by then), or exceptionally with {@link EtcdUnavailableException}
+     * (etcd unreachable; the entry ended while waiting; or the wait ended but the entry could not be removed).
      * A {@code maxWait} of zero means one look: the lock is taken only if nothing blocks it at the enqueue.
      * {@code maxWait} bounds the wait for other holders, not etcd's answers (each bounded by the operation timeout):
      * when it passes before the first look at the queue, the attempt still takes that one look.
@@ -135,6 +140,9 @@ public final class LockEngine implements AutoCloseable {
      * {@code false} when the lease had already ended (the lock was lost before), {@code true} otherwise.
      */
     public CompletableFuture<Boolean> release(Acquisition acquisition) {
+        if (acquisition.loss() != null) {
+            acquisition.loss().released(); // before the delete, which is not a loss
+        }
         localGone(acquisition.entryKey());
         if (!acquisition.ownsLease()) {
             Op delete = Op.delete(bytes(acquisition.entryKey()), io.etcd.jetcd.options.DeleteOption.DEFAULT);
@@ -154,6 +162,20 @@ public final class LockEngine implements AutoCloseable {
                     }
                     throw new java.util.concurrent.CompletionException(Futures.unwrap(error));
                 });
+    }
+
+    /** Watches for {@code entryKey} (created at {@code createRevision}) to be gone; see {@link KeyGoneWatch}. */
+    KeyGoneWatch watchGone(String entryKey, long createRevision, String name) {
+        return KeyGoneWatch.start(watches, kv, timer, opTimeout, bytes(entryKey), createRevision, name);
+    }
+
+    ScheduledFuture<?> schedule(Runnable task, long delay, TimeUnit unit) {
+        return timer.schedule(task, delay, unit);
+    }
+
+    /** etcd showed {@code entryKey} gone (its hold was lost): waiters of this engine behind it may pass it. */
+    void entryGone(String entryKey) {
+        localGone(entryKey);
     }
 
     private boolean isOwnAndGone(String entryKey) {
@@ -230,7 +252,10 @@ public final class LockEngine implements AutoCloseable {
     /** One acquisition in progress: a small state machine driven by etcd callbacks, never blocking a thread. */
     private final class Attempt {
         final CompletableFuture<Acquisition> result = new CompletableFuture<>();
-        /** Completes when {@link #cleanUp} has finished removing the entry (or found nothing to remove). */
+        /**
+         * Completes when {@link #cleanUp} has removed the entry (or found nothing to remove); fails when the entry
+         * could not be removed, so that a caller is never told its entry is gone while it may still be there.
+         */
         final CompletableFuture<Void> removed = new CompletableFuture<>();
         final String lockKey;
         final boolean write;
@@ -241,14 +266,15 @@ public final class LockEngine implements AutoCloseable {
         final String prefix;
         final AtomicLong leaseToRevoke = new AtomicLong();
         volatile long leaseId;
+        /** {@link System#nanoTime()} just before the request that started the lease (or restarted it). */
+        volatile long leaseStartNanos;
         volatile String entryKey;
         volatile long revision;
         volatile boolean waited;
         volatile boolean noWait;
         /** Earlier entries known to be gone; touched only by the attempt's own (sequential) steps. */
         final java.util.Set<String> passed = java.util.concurrent.ConcurrentHashMap.newKeySet();
-        volatile Watch.Watcher watcher;
-        volatile CloseableClient keepAliveStream;
+        volatile RenewedLease keepAliveStream;
 
         Attempt(String lockKey, boolean write, long ownerId, Duration leaseTime, boolean keepAlive, EnqueueGuard guard) {
             this.guard = guard;
@@ -267,6 +293,7 @@ public final class LockEngine implements AutoCloseable {
                 result.whenComplete((a, e) -> deadline.cancel(false));
             }
             long ttlSeconds = Math.max(1, (leaseTime.toMillis() + 999) / 1000);
+            leaseStartNanos = System.nanoTime();
             Futures.bounded(leases.grant(ttlSeconds), opTimeout, "a lease grant for lock '" + lockKey + "'")
                     .thenCompose(grant -> {
                         leaseId = grant.getID();
@@ -276,7 +303,10 @@ public final class LockEngine implements AutoCloseable {
                             return CompletableFuture.completedFuture(null);
                         }
                         if (keepAlive) {
-                            keepAliveStream = new RenewedLease(lockKey, leaseId);
+                            RenewedLease renewed = new RenewedLease(lockKey, leaseId);
+                            keepAliveStream = renewed;
+                            // A waiter whose kept-alive lease is gone has lost its entry: it stops waiting at once.
+                            renewed.gone.thenRun(() -> fail(entryEnded("its lease ended (expired or revoked)")));
                         }
                         return enqueue();
                     })
@@ -341,8 +371,7 @@ public final class LockEngine implements AutoCloseable {
                 }
             }
             if (mine == null) {
-                fail(new EtcdUnavailableException("the queue entry of lock '" + lockKey + "' vanished while waiting:"
-                        + " its lease ended", null));
+                fail(entryEnded("it is missing from the queue"));
                 return;
             }
             revision = mine.createRevision();
@@ -356,7 +385,7 @@ public final class LockEngine implements AutoCloseable {
                 return;
             }
             String gone = blocker.key();
-            awaitGone(gone)
+            awaitGone(blocker)
                     .thenRun(() -> {
                         passed.add(gone);
                         evaluate(queue);
@@ -365,85 +394,126 @@ public final class LockEngine implements AutoCloseable {
         }
 
         void grant() {
-            // After a wait, restart the lease (it started counting at the enqueue) so the holder gets its full lease
-            // time, and learn in the same step that the entry still exists: a lease that ended while waiting (an
-            // election, a long stall) took the entry with it, and granting then would break mutual exclusion.
-            CompletableFuture<?> ready = waited
-                    ? Futures.bounded(leases.keepAliveOnce(leaseId), opTimeout, "a lease refresh for lock '" + lockKey + "'")
-                            .thenAccept(response -> {
-                                if (response.getTTL() <= 0) {
-                                    throw new EtcdUnavailableException("the queue entry of lock '" + lockKey
-                                            + "' ended with its lease while waiting", null);
-                                }
-                            })
-                    : CompletableFuture.completedFuture(null);
-            ready.thenRun(() -> {
-                Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream,
-                        true);
-                if (result.complete(acquisition)) {
-                    leaseToRevoke.set(0);
-                } else {
-                    cleanUp();
-                }
-            }).exceptionally(this::fail);
+            if (!waited) {
+                complete(leaseStartNanos);
+                return;
+            }
+            confirmAfterWait(CONFIRM_FIRST_PAUSE_MILLIS);
         }
 
         /**
-         * Completes when {@code blockerKey} is gone. An entry of this engine is known gone the moment its holder
-         * releases it or its attempt gives up (the next local waiter need not wait for etcd to tell); any entry is
-         * gone when etcd reports its delete.
+         * After a wait, restarts the lease (it started counting at the enqueue) so the holder gets its full lease
+         * time, and confirms the entry still exists: a lease that ended while waiting (an election, a long stall, a
+         * revoke) took the entry with it, and an entry may have been removed by hand; granting then would break
+         * mutual exclusion. Both calls go out together. A call that fails for another reason proves nothing either
+         * way, so both are tried again after a pause, until they answer or the attempt's deadline passes.
          */
-        CompletableFuture<Void> awaitGone(String blockerKey) {
-            CompletableFuture<Void> here = localEntries.get(blockerKey);
+        void confirmAfterWait(long pauseMillis) {
+            if (result.isDone()) {
+                return;
+            }
+            long refreshStartNanos = System.nanoTime();
+            CompletableFuture<LeaseKeepAliveResponse> refresh = Futures.bounded(leases.keepAliveOnce(leaseId),
+                    opTimeout, "a lease refresh for lock '" + lockKey + "'");
+            CompletableFuture<GetResponse> read = Futures.bounded(kv.get(bytes(entryKey),
+                    GetOption.builder().withKeysOnly(true).build()), opTimeout, "a read of lock '" + lockKey + "'");
+            CompletableFuture.allOf(refresh, read).whenComplete((ignored, anyError) -> {
+                Throwable refreshError = refresh.isCompletedExceptionally() ? errorOf(refresh) : null;
+                Throwable readError = read.isCompletedExceptionally() ? errorOf(read) : null;
+                if (refreshError != null && Futures.isNotFound(refreshError)
+                        || refreshError == null && refresh.join().getTTL() <= 0) {
+                    fail(entryEnded("its lease ended (expired or revoked)"));
+                } else if (readError == null && !isMine(read.join())) {
+                    fail(entryEnded("its queue entry was removed"));
+                } else if (refreshError != null || readError != null) {
+                    Throwable error = refreshError != null ? refreshError : readError;
+                    LOG.debug("could not confirm the entry of lock '{}' after its wait, retrying: {}", lockKey,
+                            error.toString());
+                    try {
+                        timer.schedule(() -> confirmAfterWait(Math.min(CONFIRM_MAX_PAUSE_MILLIS, pauseMillis * 2)),
+                                pauseMillis, TimeUnit.MILLISECONDS);
+                    } catch (java.util.concurrent.RejectedExecutionException engineClosed) {
+                        fail(error);
+                    }
+                } else {
+                    complete(refreshStartNanos);
+                }
+            });
+        }
+
+        private boolean isMine(GetResponse read) {
+            return !read.getKvs().isEmpty() && read.getKvs().get(0).getCreateRevision() == revision;
+        }
+
+        private Throwable errorOf(CompletableFuture<?> failed) {
+            try {
+                failed.join();
+                return null;
+            } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+                return Futures.unwrap(e);
+            }
+        }
+
+        /** The failure of an attempt whose queue entry ended before it was granted: nothing is held. */
+        EtcdUnavailableException entryEnded(String why) {
+            return new EtcdUnavailableException("the wait for lock '" + lockKey + "' ended without the lock: " + why
+                    + " while waiting (lease " + Long.toHexString(leaseId) + "); nothing is held", null);
+        }
+
+        void complete(long leaseStart) {
+            LossSignal loss = new LossSignal(LockEngine.this, lockKey, entryKey, revision, leaseId, leaseStart,
+                    leaseTime, keepAliveStream);
+            Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream,
+                    true, loss);
+            if (result.complete(acquisition)) {
+                leaseToRevoke.set(0);
+                RenewedLease renewed = keepAliveStream;
+                if (renewed != null) {
+                    renewed.gone.thenRun(() -> loss.lost("etcd answered the keep-alive: lease not found", true));
+                }
+            } else {
+                cleanUp();
+            }
+        }
+
+        /**
+         * Completes when {@code blocker} is gone. An entry of this engine is known gone the moment its holder
+         * releases it or its attempt gives up (the next local waiter need not wait for etcd to tell); any entry is
+         * gone when etcd shows it so ({@link KeyGoneWatch}).
+         */
+        CompletableFuture<Void> awaitGone(QueueEntry blocker) {
+            CompletableFuture<Void> here = localEntries.get(blocker.key());
             if (here == null) {
-                return awaitDelete(blockerKey);
+                return awaitDelete(blocker).gone();
             }
             // Ours: its holder tells us when it lets go. Watching etcd as well costs a watch per waiter, which etcd
             // creates one at a time; it is only needed if the holder never lets go and the lease ends, so it starts
             // late.
             CompletableFuture<Void> gone = new CompletableFuture<>();
-            here.whenComplete((v, e) -> gone.complete(null));
+            here.thenRun(() -> gone.complete(null));
             ScheduledFuture<?> fallback = timer.schedule(() -> {
-                if (!gone.isDone()) {
-                    awaitDelete(blockerKey).whenComplete((v, e) -> gone.complete(null));
+                if (!gone.isDone() && !result.isDone()) {
+                    KeyGoneWatch watch = awaitDelete(blocker);
+                    watch.gone().whenComplete((v, e) -> {
+                        if (e == null) {
+                            gone.complete(null);
+                        } else {
+                            gone.completeExceptionally(e);
+                        }
+                    });
+                    gone.whenComplete((v, e) -> watch.close());
                 }
             }, LOCAL_WATCH_DELAY.toMillis(), TimeUnit.MILLISECONDS);
             gone.whenComplete((v, e) -> fallback.cancel(false));
             return gone;
         }
 
-        CompletableFuture<Void> awaitDelete(String blockerKey) {
-            CompletableFuture<Void> gone = new CompletableFuture<>();
-            ByteSequence key = bytes(blockerKey);
-            WatchOption option = WatchOption.builder().withCreateNotify(true).withNoPut(true).build();
-            Watch.Watcher created = watches.watch(key, option, Watch.listener(response -> {
-                if (response.isCreatedNotify()) {
-                    // The watch now sees every later delete: check the blocker did not go before it started.
-                    Futures.bounded(kv.get(key, GetOption.builder().withCountOnly(true).build()), opTimeout,
-                                    "a read of lock '" + lockKey + "'")
-                            .whenComplete((got, error) -> {
-                                if (error != null) {
-                                    gone.completeExceptionally(error);
-                                } else if (got.getCount() == 0) {
-                                    gone.complete(null);
-                                }
-                            });
-                }
-                for (WatchEvent event : response.getEvents()) {
-                    if (event.getEventType() == WatchEvent.EventType.DELETE) {
-                        gone.complete(null);
-                    }
-                }
-            }, error -> {
-                LOG.debug("watch on {} failed, re-reading the queue: {}", blockerKey, error.toString());
-                timer.schedule(() -> gone.complete(null), WATCH_RETRY_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
-            }));
-            watcher = created;
-            gone.whenComplete((v, e) -> created.close());
-            if (result.isDone()) {
-                created.close();
-            }
-            return gone;
+        /** Watches {@code blocker} in etcd until it is gone or this attempt ends. */
+        KeyGoneWatch awaitDelete(QueueEntry blocker) {
+            KeyGoneWatch watch = watchGone(blocker.key(), blocker.createRevision(),
+                    "the entry " + blocker.key() + " ahead of a waiter of lock '" + lockKey + "'");
+            result.whenComplete((a, e) -> watch.close());
+            return watch;
         }
 
         /**
@@ -476,10 +546,6 @@ public final class LockEngine implements AutoCloseable {
         /** Removes what this attempt put into etcd. Safe to call more than once and from any state. */
         void cleanUp() {
             localGone(entryKey);
-            Watch.Watcher w = watcher;
-            if (w != null) {
-                w.close();
-            }
             CloseableClient stream = keepAliveStream;
             if (stream != null) {
                 stream.close();
@@ -495,6 +561,11 @@ public final class LockEngine implements AutoCloseable {
                 if (e != null && !Futures.isNotFound(e)) {
                     LOG.warn("could not remove the queue entry of lock '{}' (it ends with its lease): {}",
                             lockKey, e.getMessage());
+                    // Not removed is not removed: the caller must not be told its entry is gone.
+                    removed.completeExceptionally(new EtcdUnavailableException("the wait for lock '" + lockKey
+                            + "' ended, but its queue entry could not be removed (it ends with its lease "
+                            + Long.toHexString(lease) + "): " + e.getMessage(), e));
+                    return;
                 }
                 removed.complete(null);
             });
@@ -511,6 +582,8 @@ public final class LockEngine implements AutoCloseable {
     private final class RenewedLease implements CloseableClient, StreamObserver<LeaseKeepAliveResponse> {
         private final String lockKey;
         private final long leaseId;
+        /** Completes when etcd answers that the lease is gone (keep-alive NOT_FOUND, or a TTL of zero). */
+        final CompletableFuture<Void> gone = new CompletableFuture<>();
         private volatile CloseableClient stream;
         private volatile boolean closed;
 
@@ -537,8 +610,8 @@ public final class LockEngine implements AutoCloseable {
                 return;
             }
             if (Futures.isNotFound(error)) {
-                LOG.warn("the lease of lock '{}' (lease {}) has ended; the lock is lost", lockKey,
-                        Long.toHexString(leaseId));
+                LOG.debug("keep-alive of lock '{}': lease {} not found", lockKey, Long.toHexString(leaseId));
+                gone.complete(null);
             } else {
                 LOG.debug("keep-alive of lock '{}' (lease {}) interrupted, jetcd retries: {}", lockKey,
                         Long.toHexString(leaseId), error.toString());

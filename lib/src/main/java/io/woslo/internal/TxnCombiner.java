@@ -16,6 +16,10 @@ import java.util.concurrent.CompletableFuture;
  * trip, as its own transaction would; many concurrent parts (reservations of different accounts) share one raft
  * write. The parts commit or fail together: a part whose own compares held in a failed transaction finds that out
  * from its else reads and simply submits again.
+ *
+ * <p>A failure to build or to read back a transaction never stalls the combiner: the parts concerned fail and the
+ * next batch goes out. When a batch of several parts cannot be built (jetcd builds the request in {@code commit()},
+ * where a malformed operation throws), its parts are sent again one by one, so only the malformed part fails.
  */
 public final class TxnCombiner {
     /** etcd refuses transactions with more than 128 compares or operations per branch by default. */
@@ -34,6 +38,13 @@ public final class TxnCombiner {
      * @param elseOps done otherwise (reads, to re-plan on)
      */
     public record Part(List<Cmp> compares, List<Op> thenOps, List<Op> elseOps) {
+        /** The lists are copied: a caller changing its own lists later cannot skew the batch's read-back. */
+        public Part {
+            compares = List.copyOf(compares);
+            thenOps = List.copyOf(thenOps);
+            elseOps = List.copyOf(elseOps);
+        }
+
         int size() {
             return Math.max(compares.size(), Math.max(thenOps.size(), elseOps.size()));
         }
@@ -57,7 +68,12 @@ public final class TxnCombiner {
     public record Submission(CompletableFuture<Outcome> outcome, CompletableFuture<TxnResponse> raw) {
     }
 
-    private record Pending(Part part, CompletableFuture<Outcome> outcome, CompletableFuture<TxnResponse> raw) {
+    /** @param alone whether the part must go in a transaction of its own (its batch could not be built) */
+    private record Pending(Part part, CompletableFuture<Outcome> outcome, CompletableFuture<TxnResponse> raw,
+                           boolean alone) {
+        Pending sentAlone() {
+            return new Pending(part, outcome, raw, true);
+        }
     }
 
     public TxnCombiner(KV kv, Duration opTimeout) {
@@ -69,7 +85,7 @@ public final class TxnCombiner {
         if (part.size() > MAX_OPS) {
             throw new IllegalArgumentException("a transaction part of " + part.size() + " operations exceeds " + MAX_OPS);
         }
-        Pending pending = new Pending(part, new CompletableFuture<>(), new CompletableFuture<>());
+        Pending pending = new Pending(part, new CompletableFuture<>(), new CompletableFuture<>(), false);
         List<Pending> batch;
         synchronized (this) {
             waiting.add(pending);
@@ -89,6 +105,9 @@ public final class TxnCombiner {
         int thenOps = 0;
         int elseOps = 0;
         while (!waiting.isEmpty()) {
+            if (!batch.isEmpty() && (batch.get(0).alone() || waiting.get(0).alone())) {
+                break;
+            }
             Part next = waiting.get(0).part();
             if (!batch.isEmpty() && (compares + next.compares().size() > MAX_OPS
                     || thenOps + next.thenOps().size() > MAX_OPS || elseOps + next.elseOps().size() > MAX_OPS)) {
@@ -102,7 +121,22 @@ public final class TxnCombiner {
         return batch;
     }
 
+    /** Sends {@code batch}, or the next one that can be built; leaves the combiner idle when none is left. */
     private void send(List<Pending> batch) {
+        List<Pending> current = batch;
+        while (!dispatch(current)) {
+            synchronized (this) {
+                if (waiting.isEmpty()) {
+                    inFlight = false;
+                    return;
+                }
+                current = takeBatch();
+            }
+        }
+    }
+
+    /** Sends one batch; false when it could not be built (its parts then failed, or wait to go alone). */
+    private boolean dispatch(List<Pending> batch) {
         List<Cmp> compares = new ArrayList<>();
         List<Op> thenOps = new ArrayList<>();
         List<Op> elseOps = new ArrayList<>();
@@ -111,11 +145,29 @@ public final class TxnCombiner {
             thenOps.addAll(p.part().thenOps());
             elseOps.addAll(p.part().elseOps());
         }
-        CompletableFuture<TxnResponse> raw = kv.txn()
-                .If(compares.toArray(Cmp[]::new))
-                .Then(thenOps.toArray(Op[]::new))
-                .Else(elseOps.toArray(Op[]::new))
-                .commit();
+        CompletableFuture<TxnResponse> raw;
+        try {
+            raw = kv.txn()
+                    .If(compares.toArray(Cmp[]::new))
+                    .Then(thenOps.toArray(Op[]::new))
+                    .Else(elseOps.toArray(Op[]::new))
+                    .commit();
+        } catch (RuntimeException buildFailed) {
+            // Nothing was sent. Alone, the part is the malformed one; in a batch, which one is unknown.
+            if (batch.size() == 1) {
+                Pending p = batch.get(0);
+                p.raw().completeExceptionally(buildFailed);
+                p.outcome().completeExceptionally(new IllegalArgumentException(
+                        "a transaction part could not be built (nothing was sent): " + buildFailed, buildFailed));
+            } else {
+                synchronized (this) {
+                    for (int i = batch.size() - 1; i >= 0; i--) {
+                        waiting.add(0, batch.get(i).sentAlone());
+                    }
+                }
+            }
+            return false;
+        }
         raw.whenComplete((response, error) -> batch.forEach(p -> {
             if (error != null) {
                 p.raw().completeExceptionally(error);
@@ -124,21 +176,36 @@ public final class TxnCombiner {
             }
         }));
         Futures.bounded(raw, opTimeout, "a transaction of " + batch.size() + " parts").whenComplete((response, error) -> {
-            if (error != null) {
-                batch.forEach(p -> p.outcome().completeExceptionally(error));
-            } else {
-                distribute(batch, response);
-            }
-            List<Pending> next;
-            synchronized (this) {
-                if (waiting.isEmpty()) {
-                    inFlight = false;
-                    return;
+            try {
+                if (error != null) {
+                    batch.forEach(p -> p.outcome().completeExceptionally(error));
+                } else {
+                    distribute(batch, response);
                 }
-                next = takeBatch();
+            } catch (RuntimeException readBackFailed) {
+                // The transaction ran, but its answer could not be handed out; each part's raw response has it.
+                IllegalStateException failure = new IllegalStateException("the outcome of a transaction of "
+                        + batch.size() + " parts could not be read back (it did run; see the raw response)",
+                        readBackFailed);
+                batch.forEach(p -> p.outcome().completeExceptionally(failure));
+            } finally {
+                sendNext();
             }
-            send(next);
         });
+        return true;
+    }
+
+    /** Sends the next batch, or leaves the combiner idle when nothing waits. */
+    private void sendNext() {
+        List<Pending> next;
+        synchronized (this) {
+            if (waiting.isEmpty()) {
+                inFlight = false;
+                return;
+            }
+            next = takeBatch();
+        }
+        send(next);
     }
 
     private static void distribute(List<Pending> batch, TxnResponse response) {

@@ -27,6 +27,13 @@ import java.util.concurrent.CompletableFuture;
  * longer than the lease. etcd raises lease times below its minimum TTL (about 2 s with default settings) to that
  * minimum, and works in whole seconds: a lease time is rounded up to the next second.
  *
+ * <p><b>Waiting.</b> A waiter wakes on an etcd watch event, not by polling, and passes an earlier holder only on
+ * evidence that the holder's key is gone: a delete event, or a linearizable read that shows it gone. A watch error
+ * (an etcd member restarting, a connection reset), a failed read or a timeout is not such evidence: the waiter
+ * watches again and keeps waiting until its wait ends.
+ *
+ * <p><b>Loss.</b> {@link #lost()} completes when the current hold is known lost, and {@link #isHeld()} agrees.
+ *
  * <p><b>Fencing.</b> Because a paused holder can lose its lock without knowing, pass {@link #fencingToken()} to the
  * storage you protect and have it refuse a write whose token is lower than one it has already seen.
  *
@@ -55,7 +62,8 @@ public interface DistributedLock extends AutoCloseable {
      * Takes the lock, waiting at most the lease time.
      *
      * @throws LockTimeoutException when the lease time passed first; the caller's queue entry is gone from etcd
-     * @throws LockUnavailableException when etcd could not be reached within the operation timeout
+     * @throws LockUnavailableException when etcd could not be reached within the operation timeout, or the caller's
+     *         queue entry ended while it waited (see {@link LockUnavailableException})
      * @throws LockException when the calling thread is interrupted while waiting (its interrupt flag stays set); the
      *         abandoned acquisition is given back as soon as it is granted, so it never holds the lock for nobody
      */
@@ -67,7 +75,9 @@ public interface DistributedLock extends AutoCloseable {
      * queue entry gone from etcd. {@code wait} bounds the wait for other holders; etcd's answers are bounded by the
      * operation timeout, so even a wait shorter than one round trip takes a free lock.
      *
-     * @throws LockUnavailableException when etcd could not be reached within the operation timeout
+     * @throws LockUnavailableException when etcd could not be reached within the operation timeout (also when the
+     *         wait ended but the caller's entry could not be removed), or the caller's queue entry ended while it
+     *         waited
      */
     boolean tryLock(Duration wait);
 
@@ -88,8 +98,44 @@ public interface DistributedLock extends AutoCloseable {
      */
     long fencingToken();
 
-    /** Whether this handle holds the lock, as far as this process knows (a lease that ended counts as not held). */
+    /**
+     * Whether this handle holds the lock, as far as this process knows. False when it holds nothing, and false
+     * once the current hold is known lost: exactly when {@link #lost()} would be completed (a lease time that has
+     * passed is checked at each call).
+     */
     boolean isHeld();
+
+    /**
+     * A future for the loss of the current hold (the newest one taken through this handle). It completes when the
+     * hold is known lost, which is when one of these is seen:
+     * <ul>
+     *   <li>without keep-alive, the lease time has passed, counted by this process's clock from just before the
+     *       request that started the lease (or restarted it, after a wait), so never later than etcd ends it;</li>
+     *   <li>with keep-alive, etcd answers a renewal that the lease is gone (revoked, or expired during a pause
+     *       longer than the lease);</li>
+     *   <li>the hold's entry is deleted in etcd: its lease revoked or expired, or the entry removed by someone
+     *       else (an operator, {@code etcdctl del}).</li>
+     * </ul>
+     * It is cancelled by the {@link #unlock()} that releases the hold (the last count of a re-entrant hold); an
+     * unlock of an earlier count leaves it pending. Once it has completed, {@link #isHeld()} is false; the lock must
+     * be taken again, and the lost hold still be unlocked (a no-op in etcd, with a warning).
+     *
+     * <p>Watching costs nothing until the first call: that call starts a watch on the hold's own entry (and a
+     * timer for the lease time without keep-alive). Each call returns a new future; completing or cancelling it
+     * affects no one else. Completions run on the common pool, never on a thread the lock needs. Loss is learned
+     * from etcd, so it may be seen late (a partition hides it until etcd answers again); fence writes with
+     * {@link #fencingToken()} or with etcd compares rather than relying on this signal alone.
+     *
+     * <pre>{@code
+     * lock.lock();
+     * lock.lost().thenRun(work::abort);
+     * try { work.run(); } finally { lock.unlock(); }   // the unlock cancels the future: no abort
+     * }</pre>
+     *
+     * @return the future; when the handle holds nothing, a future already failed with
+     *         {@link IllegalStateException}, as {@link #fencingToken()} throws
+     */
+    CompletableFuture<Void> lost();
 
     /** {@link #lock()} without blocking: completes when the lock is held. */
     CompletableFuture<Void> lockAsync();

@@ -2,6 +2,7 @@ package io.woslo.lock;
 
 import io.woslo.internal.Acquisition;
 import io.woslo.internal.LockEngine;
+import io.woslo.internal.LossSignal;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -33,7 +34,6 @@ final class LocalHolds {
         final boolean keepAlive;
         final CompletableFuture<Acquisition> acquired = new CompletableFuture<>();
         int count; // guarded by the map's compute
-        volatile long grantedAtNanos;
 
         Hold(HoldKey key, boolean write, Duration leaseTime, boolean keepAlive) {
             this.key = key;
@@ -42,9 +42,18 @@ final class LocalHolds {
             this.keepAlive = keepAlive;
         }
 
-        /** Whether the hold's lease has ended by this process's clock (never in keep-alive mode). */
-        boolean leaseEnded() {
-            return !keepAlive && acquired.isDone() && System.nanoTime() - grantedAtNanos >= leaseTime.toNanos();
+        /**
+         * Whether the granted hold is known lost: its lease time passed by this process's clock (never in
+         * keep-alive mode), or etcd showed its lease or entry gone ({@link LossSignal}).
+         */
+        boolean isLost() {
+            Acquisition acquisition = acquisition();
+            return acquisition != null && acquisition.loss() != null && acquisition.loss().isLost();
+        }
+
+        /** See {@link DistributedLock#lost()}; the hold must have been granted. */
+        CompletableFuture<Void> lost() {
+            return acquisition().loss().listen();
         }
 
         Acquisition acquisition() {
@@ -59,8 +68,8 @@ final class LocalHolds {
     CompletableFuture<Hold> take(HoldKey key, boolean write, Duration leaseTime, boolean keepAlive, Duration maxWait) {
         Hold[] created = new Hold[1];
         Hold hold = holds.compute(key, (k, current) -> {
-            if (current != null && current.leaseEnded()) {
-                LOG.warn("lock '{}' of owner {} had been held past its lease time; taking it anew",
+            if (current != null && current.isLost()) {
+                LOG.warn("lock '{}' of owner {} had been lost (lease ended or entry removed); taking it anew",
                         k.lockKey(), k.ownerId());
                 current = null;
             }
@@ -95,8 +104,6 @@ final class LocalHolds {
         attempt.whenComplete((acquisition, error) -> {
             if (error != null || acquisition == null) {
                 holds.remove(hold.key, hold);
-            } else {
-                hold.grantedAtNanos = System.nanoTime();
             }
             if (error != null) {
                 hold.acquired.completeExceptionally(error);
@@ -122,9 +129,13 @@ final class LocalHolds {
             return cur;
         });
         if (!current[0]) {
-            LOG.warn("unlock of '{}' by owner {}: the lock was no longer held (its lease had ended)",
+            // Replaced after it was lost: its entry needs no release, but what this engine still keeps for it
+            // (a keep-alive, the record of the entry) does.
+            LOG.warn("unlock of '{}' by owner {}: the lock was no longer held (it had been lost)",
                     hold.key.lockKey(), hold.key.ownerId());
-            return CompletableFuture.completedFuture(null);
+            Acquisition acquisition = hold.acquisition();
+            return acquisition == null ? CompletableFuture.completedFuture(null)
+                    : engine.release(acquisition).handle((wasHeld, error) -> null);
         }
         if (!last[0]) {
             return CompletableFuture.completedFuture(null);

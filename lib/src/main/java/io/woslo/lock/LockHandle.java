@@ -154,7 +154,20 @@ final class LockHandle implements DistributedLock {
         synchronized (taken) {
             hold = taken.peek();
         }
-        return hold != null && !hold.leaseEnded();
+        return hold != null && !hold.isLost();
+    }
+
+    @Override
+    public CompletableFuture<Void> lost() {
+        LocalHolds.Hold hold;
+        synchronized (taken) {
+            hold = taken.peek();
+        }
+        if (hold == null) {
+            return CompletableFuture.failedFuture(
+                    new IllegalStateException("lock '" + key() + "' is not held by this handle"));
+        }
+        return hold.lost();
     }
 
     @Override

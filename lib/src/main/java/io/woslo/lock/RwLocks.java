@@ -34,6 +34,12 @@ public final class RwLocks implements AutoCloseable {
     /** Default bound on each etcd call. */
     public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(10);
 
+    /**
+     * Lock keys starting with this are the quota manager's account locks ({@code "quota/" + account}, stored under
+     * {@code <ns>/locks/quota%2F<account>/}): users may {@link #inspect} them but not take them.
+     */
+    static final String RESERVED_PREFIX = "quota/";
+
     private final LockEngine engine;
     private final boolean keepAlive;
     private final LocalHolds holds;
@@ -49,17 +55,27 @@ public final class RwLocks implements AutoCloseable {
         return new Builder(client);
     }
 
-    /** A handle on the read lock of {@code key} for {@code ownerId}, held for at most {@code leaseTime}. */
+    /**
+     * A handle on the read lock of {@code key} for {@code ownerId}, held for at most {@code leaseTime}.
+     *
+     * @throws IllegalArgumentException for an invalid key or lease time, and for a key starting with
+     *         {@code quota/}, the names of the quota manager's account locks
+     */
     public DistributedLock readLock(String key, long ownerId, Duration leaseTime) {
         return newHandle(key, ownerId, leaseTime, false);
     }
 
-    /** A handle on the write lock of {@code key} for {@code ownerId}, held for at most {@code leaseTime}. */
+    /**
+     * A handle on the write lock of {@code key} for {@code ownerId}, held for at most {@code leaseTime}.
+     *
+     * @throws IllegalArgumentException for an invalid key or lease time, and for a key starting with
+     *         {@code quota/}, the names of the quota manager's account locks
+     */
     public DistributedLock writeLock(String key, long ownerId, Duration leaseTime) {
         return newHandle(key, ownerId, leaseTime, true);
     }
 
-    /** Who holds {@code key} now, read from etcd. */
+    /** Who holds {@code key} now, read from etcd. Account locks ({@code quota/<account>}) may be inspected too. */
     public LockInfo inspect(String key) {
         return join(inspectAsync(key));
     }
@@ -82,6 +98,11 @@ public final class RwLocks implements AutoCloseable {
 
     private DistributedLock newHandle(String key, long ownerId, Duration leaseTime, boolean write) {
         KeyLayout.requireName("lock key", key);
+        if (key.startsWith(RESERVED_PREFIX)) {
+            throw new IllegalArgumentException("lock key '" + key + "' is refused: the prefix '" + RESERVED_PREFIX
+                    + "' is reserved for the account locks of the quota manager (a lock named 'quota/<account>' is"
+                    + " that account's quota lock); inspect() may still read it");
+        }
         if (leaseTime == null) {
             throw new IllegalArgumentException("leaseTime must not be null");
         }
