@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,14 +14,18 @@ final class LockHandle implements DistributedLock {
     private static final Logger LOG = LoggerFactory.getLogger(LockHandle.class);
 
     private final LocalHolds holds;
+    /** Where the caller's futures complete: never a thread the engine needs (jetcd's, the engine's timer). */
+    private final Executor callbacks;
     private final LocalHolds.HoldKey holdKey;
     private final Duration leaseTime;
     private final boolean write;
     private final boolean keepAlive;
     private final Deque<LocalHolds.Hold> taken = new ArrayDeque<>();
 
-    LockHandle(LocalHolds holds, String key, long ownerId, Duration leaseTime, boolean write, boolean keepAlive) {
+    LockHandle(LocalHolds holds, Executor callbacks, String key, long ownerId, Duration leaseTime, boolean write,
+               boolean keepAlive) {
         this.holds = holds;
+        this.callbacks = callbacks;
         this.holdKey = new LocalHolds.HoldKey(key, ownerId);
         this.leaseTime = leaseTime;
         this.write = write;
@@ -91,7 +96,7 @@ final class LockHandle implements DistributedLock {
      */
     private <T> CompletableFuture<T> take(Duration maxWait, Function<Boolean, T> outcome) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        holds.take(holdKey, write, leaseTime, keepAlive, maxWait).whenComplete((hold, error) -> {
+        holds.take(holdKey, write, leaseTime, keepAlive, maxWait).whenCompleteAsync((hold, error) -> {
             if (error != null) {
                 result.completeExceptionally(RwLocks.toLockException(error));
                 return;
@@ -119,7 +124,7 @@ final class LockHandle implements DistributedLock {
                     return null;
                 });
             }
-        });
+        }, callbacks);
         return result;
     }
 
@@ -133,7 +138,7 @@ final class LockHandle implements DistributedLock {
             LOG.warn("unlock of '{}' by owner {}: this handle does not hold the lock", key(), ownerId());
             return CompletableFuture.completedFuture(null);
         }
-        return RwLocks.mapFailures(holds.release(hold));
+        return RwLocks.mapFailures(holds.release(hold)).whenCompleteAsync((v, e) -> { }, callbacks);
     }
 
     @Override

@@ -43,11 +43,26 @@ public final class RwLocks implements AutoCloseable {
     private final LockEngine engine;
     private final boolean keepAlive;
     private final LocalHolds holds;
+    /** Where the futures handed to callers complete, so their continuations may block (even on another lock). */
+    private final java.util.concurrent.ExecutorService callbackPool;
+    private final java.util.concurrent.Executor callbacks;
 
     private RwLocks(Builder builder) {
         this.engine = new LockEngine(builder.client, new KeyLayout(builder.namespace), builder.operationTimeout);
         this.keepAlive = builder.keepAlive;
         this.holds = new LocalHolds(engine);
+        this.callbackPool = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "woslo-lock-callback");
+            t.setDaemon(true);
+            return t;
+        });
+        this.callbacks = task -> {
+            try {
+                callbackPool.execute(task);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                task.run(); // after close(): complete the caller's future here rather than never
+            }
+        };
     }
 
     /** A builder for locks on {@code client}. */
@@ -94,6 +109,7 @@ public final class RwLocks implements AutoCloseable {
     @Override
     public void close() {
         engine.close();
+        callbackPool.shutdown();
     }
 
     private DistributedLock newHandle(String key, long ownerId, Duration leaseTime, boolean write) {
@@ -109,7 +125,7 @@ public final class RwLocks implements AutoCloseable {
         if (leaseTime.isNegative() || leaseTime.isZero()) {
             throw new IllegalArgumentException("leaseTime must be positive, got " + leaseTime);
         }
-        return new LockHandle(holds, key, ownerId, leaseTime, write, keepAlive);
+        return new LockHandle(holds, callbacks, key, ownerId, leaseTime, write, keepAlive);
     }
 
     private static LockInfo toInfo(String key, List<Map.Entry<QueueEntry, ByteSequence>> queue) {
