@@ -117,10 +117,12 @@ final class HistoryChecker {
     }
 
     private static void run(Map<String, String> checks, List<Violation> out, String name, Runnable check) {
-        int before = out.size();
         check.run();
-        long found = out.stream().skip(before).count();
-        checks.put(name, found == 0 ? "PASS" : "FAIL (" + found + ")");
+        checks.put(name, "PASS");
+        for (Violation v : out) { // a step may find a broken invariant of another name (the exact ledger check)
+            long found = out.stream().filter(x -> x.invariant().equals(v.invariant())).count();
+            checks.put(v.invariant(), "FAIL (" + found + ")");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------- locks
