@@ -206,6 +206,16 @@ final class RandomizedRun implements AutoCloseable {
         leftovers.addAll(keys("/reservations/"));
         HistoryChecker checker = new HistoryChecker(QUOTA, OPERATION_TIMEOUT, SLACK, LEASE_MARGIN);
         HistoryChecker.Result result = checker.check(history.ops(), leftovers);
+        if (!result.ok() || !unexpected.isEmpty()) {
+            java.nio.file.Path file = java.nio.file.Path.of("target", "woslo-history-seed-" + seed + ".txt");
+            try {
+                java.nio.file.Files.createDirectories(file.getParent());
+                java.nio.file.Files.write(file, history.ops().stream().map(Op::toString).toList());
+                log.accept("the whole history is in " + file.toAbsolutePath());
+            } catch (java.io.IOException e) {
+                log.accept("cannot write the history to " + file + ": " + e);
+            }
+        }
         Map<String, Map<FaultInterceptor.Kind, Long>> injected = new TreeMap<>();
         nodes.forEach(n -> injected.put(n.name(), n.faults().injected()));
         return new Report(seed, new TreeMap<>(faults), injected, history.summary(), result,
