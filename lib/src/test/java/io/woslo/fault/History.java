@@ -194,11 +194,15 @@ final class History {
 
     /** A reservation failed with QuotaExceededException carrying these figures. */
     synchronized void exceeded(Op op, String resource, long used, long requested, long quota) {
+        exceeded(op, resource, used, requested, quota, System.nanoTime());
+    }
+
+    synchronized void exceeded(Op op, String resource, long used, long requested, long quota, long at) {
         op.exceededResource = resource;
         op.exceededUsed = used;
         op.exceededRequested = requested;
         op.exceededQuota = quota;
-        end(op, Outcome.FAIL, "QuotaExceededException");
+        end(op, Outcome.FAIL, "QuotaExceededException", at);
     }
 
     /** A read (handler, sample, final) that happened at one moment. */

@@ -141,10 +141,18 @@ final class RandomizedRun implements AutoCloseable {
             out.accept("  " + (unexpected.isEmpty() ? "PASS" : "FAIL (" + unexpected.size() + ")")
                     + " liveness, client-JVM pause and no unexpected exception");
             result.notes().forEach(n -> out.accept("  note: " + n));
-            result.violations().stream().limit(20).forEach(v -> out.accept("VIOLATION " + v));
-            if (result.violations().size() > 20) {
-                out.accept("... and " + (result.violations().size() - 20) + " more violations");
+            Map<String, Integer> shown = new TreeMap<>();
+            for (HistoryChecker.Violation v : result.violations()) {
+                int n = shown.merge(v.invariant(), 1, Integer::sum);
+                if (n <= 3) {
+                    out.accept("VIOLATION " + v);
+                }
             }
+            shown.forEach((invariant, n) -> {
+                if (n > 3) {
+                    out.accept("... and " + (n - 3) + " more " + invariant + " violations");
+                }
+            });
             unexpected.stream().limit(10).forEach(u -> out.accept("UNEXPECTED " + u));
             out.accept(ok() ? "all invariants hold (seed " + seed + ")"
                     : "INVARIANTS BROKEN " + result.invariantsBroken() + (unexpected.isEmpty() ? "" : " +unexpected")
@@ -198,6 +206,16 @@ final class RandomizedRun implements AutoCloseable {
         leftovers.addAll(keys("/reservations/"));
         HistoryChecker checker = new HistoryChecker(QUOTA, OPERATION_TIMEOUT, SLACK, LEASE_MARGIN);
         HistoryChecker.Result result = checker.check(history.ops(), leftovers);
+        if (!result.ok() || !unexpected.isEmpty()) {
+            java.nio.file.Path file = java.nio.file.Path.of("target", "woslo-history-seed-" + seed + ".txt");
+            try {
+                java.nio.file.Files.createDirectories(file.getParent());
+                java.nio.file.Files.write(file, history.ops().stream().map(Op::toString).toList());
+                log.accept("the whole history is in " + file.toAbsolutePath());
+            } catch (java.io.IOException e) {
+                log.accept("cannot write the history to " + file + ": " + e);
+            }
+        }
         Map<String, Map<FaultInterceptor.Kind, Long>> injected = new TreeMap<>();
         nodes.forEach(n -> injected.put(n.name(), n.faults().injected()));
         return new Report(seed, new TreeMap<>(faults), injected, history.summary(), result,
@@ -420,6 +438,7 @@ final class RandomizedRun implements AutoCloseable {
         DistributedLock lock = write ? node.locks().writeLock(key, owner, LEASE) : node.locks().readLock(key, owner,
                 LEASE);
         Op op = history.invoke(node.name(), Type.LOCK, key, Map.of());
+        op.leaseNanos = LEASE.toNanos(); // lock() may wait this long for holders: part of its bound
         try {
             lock.lock();
         } catch (LockTimeoutException e) {
