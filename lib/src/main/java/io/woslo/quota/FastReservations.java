@@ -60,6 +60,9 @@ final class FastReservations {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FastReservations.class);
     /** Reservations per transaction; with their counters and reads this stays under etcd's 128 operations. */
     static final int MAX_BATCH = 48;
+    /** How often, and how far apart, the settlement of a lost answer is tried before a refresh is left to fix it. */
+    private static final int SETTLE_ATTEMPTS = 10;
+    private static final Duration SETTLE_PAUSE = Duration.ofMillis(500);
 
     private final QuotaManager manager;
     private final KV kv;
@@ -207,10 +210,12 @@ final class FastReservations {
             long failedAt = manager.nowMillis();
             Map<String, Long> amounts = new LinkedHashMap<>();
             fits.forEach(r -> r.wanted().forEach((resource, amount) -> amounts.merge(resource, amount, Long::sum)));
-            settled = txn.handle((response, error) -> response)
+            // Wait for jetcd's own answer a while (it sends a call it held once etcd is back); then settle it in etcd.
+            settled = txn.copy().orTimeout(opTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                    .handle((response, error) -> response)
                     .thenCompose(response -> response != null
                             ? CompletableFuture.completedFuture(response.isSucceeded() ? response.getHeader().getRevision() : 0L)
-                            : landedAt(entries.get(0), 5))
+                            : withdraw(entries.get(0), amounts.keySet(), SETTLE_ATTEMPTS))
                     .thenCompose(revision -> {
                         if (revision == 0) {
                             return CompletableFuture.<Void>completedFuture(null);
@@ -232,14 +237,51 @@ final class FastReservations {
                     });
         }
 
-        /** The create revision of {@code entry} (the revision its transaction landed at), 0 when it is absent. */
-        CompletableFuture<Long> landedAt(String entry, int attempts) {
-            return Futures.bounded(kv.get(bytes(entry), GetOption.builder().withKeysOnly(true).build()), opTimeout,
-                            "a check of a reservation's outcome")
-                    .thenApply(got -> got.getKvs().isEmpty() ? 0L : got.getKvs().get(0).getCreateRevision())
-                    .exceptionallyCompose(e -> attempts > 1
-                            ? landedAt(entry, attempts - 1)
-                            : CompletableFuture.failedFuture(e));
+        /**
+         * Settles a transaction whose answer never came: completes with the revision it landed at (its first entry's
+         * create revision), or 0 once it is sure never to land. One guarded transaction tells and settles: if the
+         * entry is absent, every counter the lost transaction compared is rewritten as it is, which changes its mod
+         * revision, so the lost transaction, if it reaches etcd later, fails its compare. If a counter changed
+         * between the read and the rewrite, it tries again.
+         */
+        CompletableFuture<Long> withdraw(String entry, Set<String> resources, int attempts) {
+            ByteSequence entryKey = bytes(entry);
+            CompletableFuture<Long> attempt = Futures.bounded(kv.get(bytes(layout.quotaPrefix(account)),
+                            GetOption.builder().isPrefix(true).build()), opTimeout, "a read of account '" + account + "'")
+                    .thenCompose(read -> {
+                        List<Cmp> compares = new ArrayList<>();
+                        List<Op> touches = new ArrayList<>();
+                        compares.add(new Cmp(entryKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0)));
+                        for (KeyValue counter : read.getKvs()) {
+                            String resource = KeyLayout.unescape(Json.string(counter.getKey())
+                                    .substring(layout.quotaPrefix(account).length()));
+                            if (resources.contains(resource)) {
+                                compares.add(new Cmp(counter.getKey(), Cmp.Op.EQUAL,
+                                        CmpTarget.modRevision(counter.getModRevision())));
+                                touches.add(Op.put(counter.getKey(), counter.getValue(), PutOption.DEFAULT));
+                            }
+                        }
+                        return Futures.bounded(kv.txn().If(compares.toArray(Cmp[]::new)).Then(touches.toArray(Op[]::new))
+                                .Else(Op.get(entryKey, GetOption.builder().withKeysOnly(true).build())).commit(),
+                                opTimeout, "the settlement of a reservation of account '" + account + "'");
+                    })
+                    .thenCompose(response -> {
+                        if (response.isSucceeded()) {
+                            return CompletableFuture.completedFuture(0L); // withdrawn: it can never land now
+                        }
+                        List<KeyValue> landed = response.getGetResponses().get(0).getKvs();
+                        return landed.isEmpty() && attempts > 1
+                                ? withdraw(entry, resources, attempts - 1) // a counter moved meanwhile: again
+                                : landed.isEmpty()
+                                ? CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of account '"
+                                        + account + "' kept moving while a lost reservation was being settled", null))
+                                : CompletableFuture.completedFuture(landed.get(0).getCreateRevision());
+                    });
+            return attempt.exceptionallyCompose(e -> attempts > 1
+                    ? CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(
+                            SETTLE_PAUSE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
+                            .thenCompose(v -> withdraw(entry, resources, attempts - 1))
+                    : CompletableFuture.failedFuture(e));
         }
 
         void next() {
