@@ -307,11 +307,7 @@ public final class QuotaManager implements AutoCloseable {
                     abandoned.accept(value);
                 }
             };
-            try {
-                callbacks.execute(complete);
-            } catch (java.util.concurrent.RejectedExecutionException closed) {
-                complete.run();
-            }
+            onCallbacks(complete);
         });
         return out;
     }
@@ -325,6 +321,31 @@ public final class QuotaManager implements AutoCloseable {
         } catch (RuntimeException e) {
             return out.completeExceptionally(Futures.unwrap(e));
         }
+    }
+
+    /** Runs {@code task} on the callback executor (on this thread once the manager is closed). */
+    private void onCallbacks(Runnable task) {
+        try {
+            callbacks.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            task.run();
+        }
+    }
+
+    /** {@code internal} as the caller's future, completed on the callback executor; no deadline of its own. */
+    <T> CompletableFuture<T> handOff(CompletableFuture<T> internal) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        internal.whenComplete((value, error) -> {
+            Runnable complete = () -> {
+                if (error == null) {
+                    out.complete(value);
+                } else {
+                    out.completeExceptionally(toQuotaException(error));
+                }
+            };
+            onCallbacks(complete);
+        });
+        return out;
     }
 
     /** Amounts reserved under an account read lock that the caller now owns. */

@@ -76,7 +76,9 @@ final class QuotaReservation implements Reservation {
         if (readLock == null || !closed.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
-        return manager.deliver(manager.unlock(readLock), "the close of " + this, false, null);
+        // Not bounded by a deadline of its own: the release is (by the operation timeout), and it never fails; a lock
+        // entry that could not be removed ends with its lease.
+        return manager.handOff(manager.unlock(readLock));
     }
 
     @Override

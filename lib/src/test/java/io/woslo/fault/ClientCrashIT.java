@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.woslo.quota.MutableHandler;
 import io.woslo.quota.QuotaManager;
-import io.woslo.quota.QuotaUnavailableException;
+import io.woslo.quota.QuotaBusyException;
 import io.woslo.quota.RawEtcd;
 import io.woslo.quota.Reservation;
 import io.woslo.testing.EtcdCluster;
@@ -66,8 +66,8 @@ class ClientCrashIT {
 
             assertThat(raw.locks()).as("the dead refresh's write lock outlives its process").hasSize(1);
             assertThatThrownBy(() -> quota.prepareOccupying(account, Map.of("CPU", 1L)))
-                    .as("a reservation waits for the write lock for its operation timeout, then gives up")
-                    .isInstanceOf(QuotaUnavailableException.class);
+                    .as("a reservation waits for the write lock half its operation timeout, then gives up as busy")
+                    .isInstanceOf(QuotaBusyException.class);
             Faults.Timed<Reservation> reserved = Faults.eventually("a reservation after the dead writer's lease",
                     CHILD_WRITE_LEASE.plus(Faults.LEASE_EXPIRY_MARGIN), () -> quota.prepareOccupying(account,
                             Map.of("CPU", 1L)));

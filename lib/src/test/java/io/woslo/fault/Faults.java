@@ -84,7 +84,8 @@ public final class Faults {
             try {
                 T value = call.get();
                 return new Timed<>(value, Duration.ofNanos(System.nanoTime() - started));
-            } catch (io.woslo.quota.QuotaUnavailableException | io.woslo.lock.LockUnavailableException e) {
+            } catch (io.woslo.quota.QuotaUnavailableException | io.woslo.quota.QuotaBusyException
+                     | io.woslo.lock.LockUnavailableException e) {
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError(what + " did not succeed within " + bound, e);
                 }

@@ -94,6 +94,26 @@ class QuotaOutcomeIT {
         assertThat(raw.locks()).isEmpty();
     }
 
+    /**
+     * A reservation whose transaction landed but whose answer never came used to stall the account in that process:
+     * every later reservation waited for the lost answer and failed, for good. It is now settled in etcd (found
+     * landed, and undone) and the account goes on.
+     */
+    @Test
+    void aReservationWhoseAnswerIsLostIsUndoneAndTheAccountGoesOn() throws Exception {
+        quota.prepareOccupying(account, Map.of("CPUA", 1L)).close(); // the fast path knows the account now
+        FaultInterceptor.Fault lost = faults.loseReply(FaultInterceptor.KV_TXN, 1);
+
+        assertThatThrownBy(() -> quota.prepareOccupying(account, Map.of("CPUA", 2L)))
+                .isInstanceOf(QuotaUnavailableException.class);
+        assertThat(lost.injected()).isEqualTo(1);
+
+        Await.until("the lost reservation undone", () -> raw.used(account, "CPUA") == 11 && raw.locks().isEmpty());
+        try (Reservation next = quota.prepareOccupying(account, Map.of("CPUA", 3L))) {
+            assertThat(raw.used(account, "CPUA")).isEqualTo(14);
+        }
+    }
+
     @Test
     void anInterruptedReleaseIsNotAppliedBeforeItWritesAndUnknownAfter() throws Exception {
         FaultInterceptor.Fault read = faults.hold(FaultInterceptor.KV_RANGE, 1);
