@@ -179,6 +179,49 @@ class ReviewIT {
                 TestTimeouts.scaled(Duration.ofSeconds(30)), () -> raw.used(account, "CPUA") == 0);
     }
 
+    /**
+     * rollbackStoredAsync deletes the reservation's record first and gives the amounts back second. When the give-back
+     * is withdrawn (its answer did not come; the settlement removed its fence so it never lands), the caller is told
+     * "not applied" (QuotaUnavailableException: a retry is safe) — but the record is already gone, so the retry
+     * answers false and the amounts are never given back.
+     */
+    @Test
+    void aStoredRollbackReportedAsNotAppliedCanBeRetriedAndGivesTheAmountsBack(EtcdCluster etcd, Client client)
+            throws Exception {
+        QuotaManager reserving = QuotaManager.builder(client).namespace(namespace)
+                .resource("CPUA", new MutableHandler(0, 10)).build();
+        closeables.add(reserving);
+        FaultInterceptor faults = new FaultInterceptor();
+        QuotaManager ending = QuotaManager.builder(etcd.newClient(faults)).namespace(namespace)
+                .resource("CPUA", new MutableHandler(0, 10)).operationTimeout(Duration.ofSeconds(4))
+                .healthCheckInterval(Duration.ofHours(1)).build();
+        closeables.add(ending);
+        reserving.refresh(account, true);
+        StoredReservation stored = reserving.prepareStoredAsync(account, Map.of("CPUA", 3L))
+                .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(raw.used(account, "CPUA")).isEqualTo(3);
+
+        faults.delayReply(FaultInterceptor.KV_TXN, Duration.ZERO, 1); // the delete of the record goes through
+        FaultInterceptor.Fault giveBack = faults.hold(FaultInterceptor.KV_TXN, 1); // the fenced give-back is held
+        CompletableFuture<Boolean> first = ending.rollbackStoredAsync(stored.id());
+        Throwable thrown = null;
+        try {
+            first.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            thrown = e.getCause();
+        }
+        assertThat(giveBack.injected()).isEqualTo(1);
+        giveBack.release();
+        assertThat(giveBack.awaitAnswered(1, TestTimeouts.step())).isTrue();
+        assertThat(thrown).as("told 'not applied': a retry is safe").isInstanceOf(QuotaUnavailableException.class)
+                .isNotInstanceOf(QuotaOutcomeUnknownException.class);
+        assertThat(raw.used(account, "CPUA")).as("the held give-back never landed").isEqualTo(3);
+
+        boolean retried = ending.rollbackStoredAsync(stored.id()).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(raw.used(account, "CPUA")).as("given back by the retry (retry answered " + retried + ")")
+                .isZero();
+    }
+
     // -----------------------------------------------------------------------------------------------------------
 
     /** A counter write fenced by a read-lock entry (a reservation or a release): a create-revision compare on it. */
