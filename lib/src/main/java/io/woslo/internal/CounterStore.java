@@ -6,6 +6,7 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
@@ -13,6 +14,8 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
+import io.etcd.jetcd.watch.WatchEvent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -35,6 +38,7 @@ public final class CounterStore {
     private static final int MAX_BACKOFF_MILLIS = 32;
 
     private final KV kv;
+    private final Watch watches;
     private final KeyLayout layout;
     private final Duration opTimeout;
     /**
@@ -49,6 +53,7 @@ public final class CounterStore {
     public CounterStore(Client client, KeyLayout layout, Duration opTimeout,
                         java.util.concurrent.atomic.LongAdder conflictCount) {
         this.kv = client.getKVClient();
+        this.watches = client.getWatchClient();
         this.layout = layout;
         this.opTimeout = opTimeout;
         this.writeTimeout = opTimeout.dividedBy(4);
@@ -65,6 +70,13 @@ public final class CounterStore {
             }
             return out;
         });
+    }
+
+    /** The account's index key ({@code <ns>/accounts/<account>}) as stored, or null when absent. */
+    public CompletableFuture<KeyValue> readAccountIndex(String account) {
+        return Futures.bounded(kv.get(bytes(layout.accountKey(account))), opTimeout,
+                        "a read of the account index of '" + account + "'")
+                .thenApply(response -> response.getKvs().isEmpty() ? null : response.getKvs().get(0));
     }
 
     /** Every counter of {@code account} as stored, by key (one round trip). */
@@ -94,19 +106,45 @@ public final class CounterStore {
     public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
                                                           Map<String, VersionedCounter> snapshot, Fence fence,
                                                           Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
+        return update(account, resources, snapshot, fence, null, plan);
+    }
+
+    /**
+     * {@link #update(String, Collection, Map, Fence, Function)} with one more guarded change in the same transaction
+     * ({@code also}), made even when the plan changes no counter.
+     */
+    public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
+                                                          Map<String, VersionedCounter> snapshot, Fence fence, Also also,
+                                                          Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
         long deadline = System.nanoTime() + opTimeout.toNanos();
         CompletableFuture<Map<String, VersionedCounter>> first = snapshot != null
                 ? CompletableFuture.completedFuture(snapshot)
                 : read(account, resources);
-        return first.thenCompose(current -> attempt(account, List.copyOf(resources), current, fence, plan, deadline, 0));
+        return first.thenCompose(current -> attempt(account, List.copyOf(resources), current, fence, also, plan,
+                deadline, 0));
+    }
+
+    /**
+     * A change made with a counter update, under a compare of its own (e.g. a stored reservation's record deleted as
+     * its amounts are given back, so that of two processes ending it, one does both and the other neither).
+     *
+     * @param compare must hold too
+     * @param write done with the counters
+     * @param read read in the else branch
+     * @param holds whether {@code compare} held, judged on what {@code read} returned
+     * @param whenNot the failure when it did not
+     */
+    public record Also(Cmp compare, Op write, Op read, java.util.function.Predicate<List<KeyValue>> holds,
+                       java.util.function.Supplier<RuntimeException> whenNot) {
     }
 
     private CompletableFuture<Map<String, Counter>> attempt(String account, List<String> resources,
                                                             Map<String, VersionedCounter> current, Fence fence,
+                                                            Also also,
                                                             Function<Map<String, VersionedCounter>, Map<String, Counter>> plan,
                                                             long deadline, int conflicts) {
         Map<String, Counter> changes = plan.apply(current);
-        if (changes.isEmpty()) {
+        if (changes.isEmpty() && also == null) {
             return CompletableFuture.completedFuture(changes);
         }
         List<Cmp> compares = new ArrayList<>(resources.size() + 1);
@@ -128,6 +166,11 @@ public final class CounterStore {
         compares.add(fence.compare());
         writes.add(fence.touch(writeId));
         reads.add(fence.read());
+        if (also != null) {
+            compares.add(also.compare());
+            writes.add(also.write());
+            reads.add(also.read());
+        }
         CompletableFuture<TxnResponse> txn = kv.txn()
                 .If(compares.toArray(Cmp[]::new))
                 .Then(writes.toArray(Op[]::new))
@@ -136,7 +179,7 @@ public final class CounterStore {
         String what = "an update of the counters of account '" + account + "'";
         return Futures.bounded(txn, writeTimeout, what)
                 .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EtcdUnavailableException
-                        ? resolve(fence, writeId, what).thenApply(landed -> null)
+                        ? resolve(new LostWrite(fence, writeId, what)).thenApply(landed -> null)
                         : CompletableFuture.failedFuture(error))
                 .thenCompose(response -> {
                     if (response == null || response.isSucceeded()) {
@@ -147,6 +190,9 @@ public final class CounterStore {
                     if (!fence.holds(entry.isEmpty() ? null : entry.get(0))) {
                         return CompletableFuture.failedFuture(fence.lost(what));
                     }
+                    if (also != null && !also.holds().test(gets.get(resources.size() + 1).getKvs())) {
+                        return CompletableFuture.failedFuture(also.whenNot().get());
+                    }
                     if (System.nanoTime() > deadline) {
                         return CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of account '"
                                 + account + "' stayed contended for " + opTimeout + " (" + conflicts + " conflicts)", null));
@@ -156,41 +202,82 @@ public final class CounterStore {
                     int pause = ThreadLocalRandom.current().nextInt(1, Math.min(MAX_BACKOFF_MILLIS, 1 << Math.min(conflicts, 5)) + 1);
                     return CompletableFuture.supplyAsync(() -> fresh,
                                     CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS))
-                            .thenCompose(next -> attempt(account, resources, next, fence, plan, deadline, conflicts + 1));
+                            .thenCompose(next -> attempt(account, resources, next, fence, also, plan, deadline,
+                                    conflicts + 1));
                 });
+    }
+
+    /**
+     * A fenced write whose answer never came: its fence, and the mark its touch left on the fence's entry.
+     *
+     * @param what how messages name the write
+     */
+    public record LostWrite(Fence fence, String writeId, String what) {
     }
 
     /**
      * After a fenced write got no answer: completes normally when the write landed, fails with
      * {@link EtcdUnavailableException} when it did not and never will (its fence entry was removed first), and with
-     * {@link OutcomeUnknownException} when etcd cannot tell us.
+     * {@link OutcomeUnknownException} (carrying the {@link LostWrite}) when etcd cannot tell us now.
      */
-    private CompletableFuture<Void> resolve(Fence fence, String writeId, String what) {
+    private CompletableFuture<Void> resolve(LostWrite lost) {
+        return settle(lost).handle((landed, error) -> {
+            if (error != null) {
+                throw new OutcomeUnknownException("etcd did not answer " + lost.what() + " in time, nor whether it"
+                        + " was applied", Futures.unwrap(error), lost);
+            }
+            if (!landed) {
+                throw new EtcdUnavailableException("etcd did not answer " + lost.what() + " in time; it was not"
+                        + " applied and its lock was released", null);
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Tells whether a lost fenced write landed, and makes sure one that did not never will. One transaction tells and
+     * settles: if the fence entry carries the write's mark, it landed (true); if the entry is there without it, the
+     * entry is deleted, so that the write, fenced by it, can never land (false; the caller's lock is gone). If the
+     * entry has gone already (its lease ended), the write cannot land any more, and etcd's history of the entry says
+     * whether the mark was ever written. Fails when etcd does not answer in time.
+     */
+    public CompletableFuture<Boolean> settle(LostWrite lost) {
+        Fence fence = lost.fence();
         ByteSequence entry = bytes(fence.entryKey());
-        CompletableFuture<TxnResponse> withdraw = kv.txn()
-                .If(fence.compare(), new Cmp(entry, Cmp.Op.EQUAL, CmpTarget.value(fence.touchValue(writeId))))
+        CompletableFuture<TxnResponse> txn = kv.txn()
+                .If(fence.compare(), new Cmp(entry, Cmp.Op.EQUAL, CmpTarget.value(fence.touchValue(lost.writeId()))))
                 .Then()
                 .Else(fence.read(), Op.delete(entry, io.etcd.jetcd.options.DeleteOption.DEFAULT))
                 .commit();
-        // One transaction tells and settles: if the entry carries this write's mark, the write landed; otherwise the
-        // entry is deleted (if it is still ours), so that the write, fenced by it, can never land later.
-        return Futures.bounded(withdraw, writeTimeout, "the settlement of " + what)
-                .handle((response, error) -> {
-                    if (error != null) {
-                        throw new OutcomeUnknownException("etcd did not answer " + what + " in time, nor whether it"
-                                + " was applied", Futures.unwrap(error));
+        return Futures.bounded(txn, writeTimeout, "the settlement of " + lost.what()).thenCompose(response -> {
+            if (response.isSucceeded()) {
+                return CompletableFuture.completedFuture(true);
+            }
+            List<KeyValue> seen = response.getGetResponses().get(0).getKvs();
+            return fence.holds(seen.isEmpty() ? null : seen.get(0))
+                    ? CompletableFuture.completedFuture(false)
+                    : markedBeforeGone(lost);
+        });
+    }
+
+    /** Whether the gone fence entry carried the write's mark at some point, from etcd's history of the key. */
+    private CompletableFuture<Boolean> markedBeforeGone(LostWrite lost) {
+        Fence fence = lost.fence();
+        ByteSequence mark = fence.touchValue(lost.writeId());
+        CompletableFuture<Boolean> marked = new CompletableFuture<>();
+        Watch.Watcher watcher = watches.watch(bytes(fence.entryKey()),
+                WatchOption.builder().withRevision(fence.createRevision() + 1).build(),
+                Watch.listener(response -> {
+                    for (WatchEvent event : response.getEvents()) {
+                        if (event.getEventType() == WatchEvent.EventType.PUT && event.getKeyValue().getValue().equals(mark)) {
+                            marked.complete(true);
+                        } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
+                            marked.complete(false); // the entry's end: no mark before it
+                        }
                     }
-                    if (response.isSucceeded()) {
-                        return null;
-                    }
-                    List<KeyValue> seen = response.getGetResponses().get(0).getKvs();
-                    if (!fence.holds(seen.isEmpty() ? null : seen.get(0))) {
-                        throw new OutcomeUnknownException("etcd did not answer " + what + " in time, and its lock"
-                                + " entry has gone since, so whether it was applied cannot be told", null);
-                    }
-                    throw new EtcdUnavailableException("etcd did not answer " + what + " in time; it was not applied"
-                            + " and its lock was released", null);
-                });
+                }, marked::completeExceptionally));
+        marked.whenCompleteAsync((v, e) -> watcher.close()); // never inside jetcd's own callback
+        return Futures.bounded(marked, writeTimeout, "a read of the history of " + fence.entryKey());
     }
 
     private static Map<String, VersionedCounter> fromElse(List<String> resources, List<GetResponse> gets) {

@@ -5,6 +5,7 @@ import static io.woslo.internal.Json.bytes;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
+import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
@@ -12,6 +13,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.etcd.jetcd.options.WatchOption;
 import io.woslo.internal.Acquisition;
 import io.woslo.internal.Counter;
 import io.woslo.internal.EtcdUnavailableException;
@@ -20,6 +22,7 @@ import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LeasePool;
 import io.woslo.internal.LockEngine;
+import io.woslo.internal.OutcomeUnknownException;
 import io.woslo.internal.TxnCombiner;
 import io.woslo.internal.VersionedCounter;
 import java.time.Duration;
@@ -40,15 +43,17 @@ import java.util.function.Predicate;
  * The fast path of {@link QuotaManager#prepareOccupying}: the account's read-lock entry and the counter update in
  * ONE transaction, and concurrent reservations of one account in this process coalesced into that transaction.
  *
- * <p><b>Why it is safe.</b> Taking a read lock means no writer queued before the reader. Writers of an account's
- * lock (refreshes) touch every counter of the account in the transaction that queues them (see
- * {@link QuotaManager#lockAccount}). This path remembers each counter's mod revision from its last read or write,
- * made together with a look at the writers' entries; its transaction compares those revisions. If it commits, no
- * counter changed since that look, hence no writer queued since, and none was queued at the look: the reader's entry
- * is queued with no writer before it, exactly as the lock engine would have granted it. If the compare fails, the
- * transaction's else branch returns the current counters and writers, and the batch is planned again on them. When a
- * writer is queued, or a counter is missing or stale, requests go to the slow path (lock, read, refresh if needed,
- * compare-and-swap), which waits for the writer as the lock requires.
+ * <p><b>Why it is safe.</b> Taking a read lock means no writer queued before the reader. Every writer of an account's
+ * lock (a refresh) rewrites the account's index key ({@code <ns>/accounts/<account>}) in the transaction that queues
+ * it (see {@link QuotaManager#lockAccount}). This path reads the counters, the writers' entries and that key's mod
+ * revision in one snapshot, and its transaction compares the counters' and the key's mod revisions. If it commits,
+ * the key did not change since that look, hence no writer queued since, and none was queued at the look: the
+ * reader's entry is queued with no writer before it, exactly as the lock engine would have granted it. (Comparing
+ * one key per account, rather than the counters a writer saw, also covers a counter created after the writer read
+ * the account.) If the compare fails, the transaction's else branch returns the current counters, writers and key,
+ * and the batch is planned again on them. When a writer is queued, or a counter is missing or stale, requests go to
+ * the slow path (lock, read, refresh if free, fenced compare-and-swap), which waits for the writer as the lock
+ * requires.
  *
  * <p><b>Coalescing.</b> While one transaction for an account is in flight, further reservations of that account
  * queue in this process; the next transaction carries up to {@link #MAX_BATCH} of them, each with its own lock
@@ -67,6 +72,7 @@ final class FastReservations {
     private final QuotaManager manager;
     private final KV kv;
     private final KeyLayout layout;
+    private final Watch watches;
     private final LockEngine engine;
     private final LeasePool leases;
     private final Duration opTimeout;
@@ -81,6 +87,7 @@ final class FastReservations {
                      Duration opTimeout, Duration leaseTime, Predicate<Counter> stale) {
         this.manager = manager;
         this.kv = client.getKVClient();
+        this.watches = client.getWatchClient();
         this.layout = layout;
         this.engine = engine;
         this.leases = new LeasePool(client.getLeaseClient(), leaseTime, opTimeout);
@@ -111,10 +118,13 @@ final class FastReservations {
     /**
      * The counters of an account as last seen, with no writer queued at that time.
      *
+     * @param accountRevision the mod revision of the account's index key ({@code <ns>/accounts/<account>}, 0 when
+     *                        absent) at the time: every writer rewrites it as it queues, so a commit that compares it
+     *                        knows no writer queued since
      * @param confirmed whether etcd returned them during the current batch: only such a view may refuse a request
      *                  (releases never update a lane's remembered view, so a remembered one may show too much used)
      */
-    private record View(Map<String, VersionedCounter> counters, boolean confirmed) {
+    private record View(Map<String, VersionedCounter> counters, long accountRevision, boolean confirmed) {
     }
 
     /** One account's queue of reservations; one transaction in flight at a time. */
@@ -205,7 +215,8 @@ final class FastReservations {
          * its effect is undone: amounts given back, entries deleted. Until that is settled, this lane takes no new
          * batch, so nothing in this process observes the phantom.
          */
-        void settle(CompletableFuture<TxnResponse> txn, List<Request> fits, List<String> entries, long leaseId) {
+        void settle(CompletableFuture<TxnResponse> txn, List<Request> fits, List<String> entries, long leaseId,
+                    View compared, Set<String> resources) {
             view = null;
             long failedAt = manager.nowMillis();
             Map<String, Long> amounts = new LinkedHashMap<>();
@@ -215,7 +226,7 @@ final class FastReservations {
                     .handle((response, error) -> response)
                     .thenCompose(response -> response != null
                             ? CompletableFuture.completedFuture(response.isSucceeded() ? response.getHeader().getRevision() : 0L)
-                            : withdraw(entries.get(0), amounts.keySet(), SETTLE_ATTEMPTS))
+                            : withdraw(entries.get(0), compared, resources, SETTLE_ATTEMPTS))
                     .thenCompose(revision -> {
                         if (revision == 0) {
                             return CompletableFuture.<Void>completedFuture(null);
@@ -239,49 +250,65 @@ final class FastReservations {
 
         /**
          * Settles a transaction whose answer never came: completes with the revision it landed at (its first entry's
-         * create revision), or 0 once it is sure never to land. One guarded transaction tells and settles: if the
-         * entry is absent, every counter the lost transaction compared is rewritten as it is, which changes its mod
-         * revision, so the lost transaction, if it reaches etcd later, fails its compare. If a counter changed
-         * between the read and the rewrite, it tries again.
+         * create revision), or 0 once it is sure never to land. One guarded transaction tells and settles, on what
+         * the lost transaction compared: if every counter still has the mod revision it compared, it has not landed,
+         * and the counters are rewritten as they are (a new mod revision), so that it never can. Otherwise its entry
+         * tells: present, it landed; absent (its lease may have ended since), etcd's history tells whether the entry
+         * existed at the first change of the counters after the view, which is where it would have landed.
          */
-        CompletableFuture<Long> withdraw(String entry, Set<String> resources, int attempts) {
+        CompletableFuture<Long> withdraw(String entry, View compared, Set<String> resources, int attempts) {
             ByteSequence entryKey = bytes(entry);
-            CompletableFuture<Long> attempt = Futures.bounded(kv.get(bytes(layout.quotaPrefix(account)),
-                            GetOption.builder().isPrefix(true).build()), opTimeout, "a read of account '" + account + "'")
-                    .thenCompose(read -> {
-                        List<Cmp> compares = new ArrayList<>();
-                        List<Op> touches = new ArrayList<>();
-                        compares.add(new Cmp(entryKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0)));
-                        for (KeyValue counter : read.getKvs()) {
-                            String resource = KeyLayout.unescape(Json.string(counter.getKey())
-                                    .substring(layout.quotaPrefix(account).length()));
-                            if (resources.contains(resource)) {
-                                compares.add(new Cmp(counter.getKey(), Cmp.Op.EQUAL,
-                                        CmpTarget.modRevision(counter.getModRevision())));
-                                touches.add(Op.put(counter.getKey(), counter.getValue(), PutOption.DEFAULT));
-                            }
-                        }
-                        return Futures.bounded(kv.txn().If(compares.toArray(Cmp[]::new)).Then(touches.toArray(Op[]::new))
-                                .Else(Op.get(entryKey, GetOption.builder().withKeysOnly(true).build())).commit(),
-                                opTimeout, "the settlement of a reservation of account '" + account + "'");
-                    })
+            List<Cmp> unchanged = new ArrayList<>();
+            List<Op> rewrites = new ArrayList<>();
+            for (String resource : resources) {
+                VersionedCounter counter = compared.counters().get(resource);
+                ByteSequence key = bytes(layout.quotaKey(account, resource));
+                unchanged.add(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(counter.modRevision())));
+                rewrites.add(Op.put(key, Json.write(counter.counter()), PutOption.DEFAULT));
+            }
+            CompletableFuture<TxnResponse> txn = kv.txn().If(unchanged.toArray(Cmp[]::new))
+                    .Then(rewrites.toArray(Op[]::new))
+                    .Else(Op.get(entryKey, GetOption.builder().withKeysOnly(true).build()))
+                    .commit();
+            CompletableFuture<Long> attempt = Futures.bounded(txn, opTimeout,
+                            "the settlement of a reservation of account '" + account + "'")
                     .thenCompose(response -> {
                         if (response.isSucceeded()) {
                             return CompletableFuture.completedFuture(0L); // withdrawn: it can never land now
                         }
                         List<KeyValue> landed = response.getGetResponses().get(0).getKvs();
-                        return landed.isEmpty() && attempts > 1
-                                ? withdraw(entry, resources, attempts - 1) // a counter moved meanwhile: again
-                                : landed.isEmpty()
-                                ? CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of account '"
-                                        + account + "' kept moving while a lost reservation was being settled", null))
-                                : CompletableFuture.completedFuture(landed.get(0).getCreateRevision());
+                        if (!landed.isEmpty()) {
+                            return CompletableFuture.completedFuture(landed.get(0).getCreateRevision());
+                        }
+                        // The counters moved and the entry is gone (its lease may have ended): had the transaction
+                        // landed, it would have been the first change of its counters after the view it compared,
+                        // and its entry would exist at that revision. etcd's history tells.
+                        String resource = resources.iterator().next();
+                        return firstChangeAfter(layout.quotaKey(account, resource),
+                                compared.counters().get(resource).modRevision())
+                                .thenCompose(revision -> Futures.bounded(kv.get(entryKey, GetOption.builder()
+                                                .withRevision(revision).withKeysOnly(true).build()), opTimeout,
+                                        "a read of a reservation's entry at revision " + revision)
+                                        .thenApply(atThatRevision -> atThatRevision.getKvs().isEmpty() ? 0L : revision));
                     });
-            return attempt.exceptionallyCompose(e -> attempts > 1
+            return attempt.exceptionallyCompose(e -> attempts > 1 && Futures.unwrap(e) instanceof EtcdUnavailableException
                     ? CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(
                             SETTLE_PAUSE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
-                            .thenCompose(v -> withdraw(entry, resources, attempts - 1))
+                            .thenCompose(v -> withdraw(entry, compared, resources, attempts - 1))
                     : CompletableFuture.failedFuture(e));
+        }
+
+        /** The revision of the first change of {@code key} after {@code revision}, from etcd's history. */
+        CompletableFuture<Long> firstChangeAfter(String key, long revision) {
+            CompletableFuture<Long> first = new CompletableFuture<>();
+            Watch.Watcher watcher = watches.watch(bytes(key), WatchOption.builder().withRevision(revision + 1).build(),
+                    Watch.listener(response -> {
+                        if (!response.getEvents().isEmpty()) {
+                            first.complete(response.getEvents().get(0).getKeyValue().getModRevision());
+                        }
+                    }, first::completeExceptionally));
+            first.whenCompleteAsync((r, e) -> watcher.close()); // never inside jetcd's own callback
+            return Futures.bounded(first, opTimeout, "a read of the history of " + key);
         }
 
         void next() {
@@ -314,20 +341,24 @@ final class FastReservations {
         CompletableFuture<View> readView() {
             CompletableFuture<TxnResponse> txn = kv.txn().Then(
                     Op.get(bytes(layout.quotaPrefix(account)), GetOption.builder().isPrefix(true).build()),
-                    writersCount()).commit();
+                    writersCount(), accountRead()).commit();
             return Futures.bounded(txn, opTimeout, "a read of account '" + account + "'")
                     .thenApply(response -> see(allCounters(response.getGetResponses().get(0)),
-                            response.getGetResponses().get(1).getCount()));
+                            response.getGetResponses().get(1).getCount(), modRevision(response.getGetResponses().get(2))));
         }
 
         /** Remembers what etcd just returned for later batches, and returns it as confirmed for this one. */
-        View see(Map<String, VersionedCounter> counters, long writers) {
+        View see(Map<String, VersionedCounter> counters, long writers, long accountRevision) {
             if (writers > 0) {
                 view = null;
                 return null;
             }
-            view = new View(counters, false);
-            return new View(counters, true);
+            view = new View(counters, accountRevision, false);
+            return new View(counters, accountRevision, true);
+        }
+
+        Op accountRead() {
+            return Op.get(bytes(layout.accountKey(account)), GetOption.builder().withKeysOnly(true).build());
         }
 
         Op writersCount() {
@@ -375,8 +406,11 @@ final class FastReservations {
                     writes.add(Op.put(bytes(entry), LockEngine.entryValue(false,
                             ThreadLocalRandom.current().nextLong(), leaseTime), onLease));
                 }
+                compares.add(new Cmp(bytes(layout.accountKey(account)), Cmp.Op.EQUAL,
+                        CmpTarget.modRevision(seen.accountRevision())));
                 writes.add(writersCount());
                 reads.add(writersCount());
+                reads.add(accountRead());
                 TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(compares, writes, reads));
                 return txn.outcome()
                         .handle((outcome, error) -> {
@@ -385,12 +419,12 @@ final class FastReservations {
                                     leases.discard(leaseId);
                                     return slowPath(batch);
                                 }
-                                settle(txn.raw(), fits, entries, leaseId);
+                                settle(txn.raw(), fits, entries, leaseId, seen, resources);
                                 return CompletableFuture.<Void>failedFuture(Futures.unwrap(error));
                             }
                             if (outcome.succeeded()) {
-                                granted(outcome.revision(), outcome.gets().get(0).getCount(), fits, entries, working,
-                                        leaseId);
+                                granted(outcome.revision(), outcome.gets().get(0).getCount(), seen.accountRevision(),
+                                        fits, entries, working, leaseId);
                                 refused.forEach((r, e) -> r.result().completeExceptionally(e));
                                 return CompletableFuture.<Void>completedFuture(null);
                             }
@@ -398,7 +432,8 @@ final class FastReservations {
                             // the else branch read (unchanged counters simply go again).
                             manager.countConflict();
                             View fresh = see(fromElse(resources, seen, outcome.gets()),
-                                    outcome.gets().get(resources.size()).getCount());
+                                    outcome.gets().get(resources.size()).getCount(),
+                                    modRevision(outcome.gets().get(resources.size() + 1)));
                             if (fresh == null || !usable(fresh, resources)) {
                                 return slowPath(batch);
                             }
@@ -412,11 +447,11 @@ final class FastReservations {
             });
         }
 
-        void granted(long revision, long writers, List<Request> fits, List<String> entries, Map<String, Counter> working,
-                     long leaseId) {
+        void granted(long revision, long writers, long accountRevision, List<Request> fits, List<String> entries,
+                     Map<String, Counter> working, long leaseId) {
             Map<String, VersionedCounter> counters = new HashMap<>(view == null ? Map.of() : view.counters());
             working.forEach((resource, counter) -> counters.put(resource, new VersionedCounter(counter, revision)));
-            see(counters, writers);
+            see(counters, writers, accountRevision);
             long now = manager.nowMillis();
             for (int i = 0; i < fits.size(); i++) {
                 Acquisition lock = new Acquisition(lockKey, entries.get(i), false, leaseId, revision, null, false);
@@ -461,6 +496,10 @@ final class FastReservations {
             out.put(resource, versioned(kv));
         }
         return out;
+    }
+
+    private static long modRevision(GetResponse response) {
+        return response.getKvs().isEmpty() ? 0 : response.getKvs().get(0).getModRevision();
     }
 
     private static VersionedCounter versioned(KeyValue kv) {

@@ -2,6 +2,7 @@ package io.woslo.quota;
 
 import static io.woslo.internal.Json.bytes;
 
+import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
@@ -17,6 +18,7 @@ import io.woslo.internal.Fence;
 import io.woslo.internal.LockLostException;
 import io.woslo.internal.OutcomeUnknownException;
 import io.woslo.internal.Futures;
+import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LockEngine;
 import io.woslo.internal.VersionedCounter;
@@ -97,6 +99,9 @@ public final class QuotaManager implements AutoCloseable {
      * transaction (128 operations by default).
      */
     public static final int MAX_RESOURCES = 100;
+    /** How often, and how far apart, a lost reservation write is settled before a refresh is left to fix it. */
+    private static final int LOST_WRITE_ATTEMPTS = 20;
+    private static final Duration LOST_WRITE_PAUSE = Duration.ofMillis(500);
     /** {@link #refresh} without {@code force} skips counters refreshed more recently than this. */
     public static final Duration REFRESH_DEBOUNCE = Duration.ofSeconds(1);
     /** {@link #check} with no account names lists the accounts refreshed within this window. */
@@ -378,7 +383,47 @@ public final class QuotaManager implements AutoCloseable {
                                     plan -> reservePlan(account, wanted, figures.getKey(), figures.getValue(), plan)))
                             .thenApply(written -> new Reserved(account, wanted, lock, clock.millis()));
                 })
-                .exceptionallyCompose(error -> unlock(lock).thenCompose(v -> CompletableFuture.failedFuture(error))));
+                .exceptionallyCompose(error -> {
+                    if (Futures.unwrap(error) instanceof OutcomeUnknownException unknown
+                            && unknown.lostWrite() != null) {
+                        settleLostReservation(account, wanted, lock, unknown.lostWrite(), clock.millis(),
+                                LOST_WRITE_ATTEMPTS);
+                        return CompletableFuture.failedFuture(new EtcdUnavailableException("etcd did not confirm the"
+                                + " reservation in time; if it landed, it is given back", unknown));
+                    }
+                    return unlock(lock).thenCompose(v -> CompletableFuture.failedFuture(error));
+                }));
+    }
+
+    /**
+     * A slow-path reservation whose write was neither confirmed nor settled in time: its caller is told it was not
+     * applied, so it is settled here in the background, its lock still held: if it landed, its amounts are given
+     * back (fenced by its lock, or under a new one if that ended; counters refreshed since are left alone); then
+     * its lock is released.
+     */
+    private void settleLostReservation(String account, Map<String, Long> amounts, Acquisition lock,
+                                       CounterStore.LostWrite lost, long failedAtMillis, int attempts) {
+        counters.settle(lost).whenComplete((landed, error) -> {
+            if (error != null && attempts > 1) {
+                deadlines.schedule(() -> settleLostReservation(account, amounts, lock, lost, failedAtMillis,
+                        attempts - 1), LOST_WRITE_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
+                return;
+            }
+            CompletableFuture<Void> givenBack = error != null
+                    ? CompletableFuture.failedFuture(error)
+                    : landed
+                    ? release(account, amounts, failedAtMillis, lock, false, Call.unbounded(), "undo of a late reservation")
+                    : CompletableFuture.completedFuture(null);
+            givenBack.whenComplete((v, e) -> {
+                if (e != null) {
+                    LOG.error("could not settle a reservation of account '{}' whose answer was lost; a refresh"
+                            + " corrects its counters: {}", account, Futures.unwrap(e).toString());
+                } else if (landed) {
+                    LOG.warn("a reservation of account '{}' reported as not applied had landed; given back", account);
+                }
+                unlock(lock);
+            });
+        });
     }
 
     /** Refreshes {@code resources} if the account's write lock can be taken at once; otherwise leaves them. */
@@ -546,6 +591,13 @@ public final class QuotaManager implements AutoCloseable {
      */
     CompletableFuture<Void> release(String account, Map<String, Long> amounts, long skipRefreshedAfterMillis,
                                     Acquisition heldLock, boolean createMissing, Call call, String what) {
+        return release(account, amounts, skipRefreshedAfterMillis, heldLock, createMissing, call, null, what);
+    }
+
+    /** {@link #release} with one more guarded change in the same transaction ({@link CounterStore.Also}). */
+    CompletableFuture<Void> release(String account, Map<String, Long> amounts, long skipRefreshedAfterMillis,
+                                    Acquisition heldLock, boolean createMissing, Call call, CounterStore.Also also,
+                                    String what) {
         java.util.function.Function<Acquisition, CompletableFuture<Map<String, Counter>>> change = lock -> counters
                 .read(account, amounts.keySet())
                 .thenCompose(current -> {
@@ -555,7 +607,7 @@ public final class QuotaManager implements AutoCloseable {
                             ? CompletableFuture.completedFuture(Map.of())
                             : readTruth(account, missing);
                     return truth.thenCompose(figures -> call.beginWrite()
-                            ? counters.update(account, amounts.keySet(), current, Fence.of(lock),
+                            ? counters.update(account, amounts.keySet(), current, Fence.of(lock), also,
                                     seen -> releasePlan(account, amounts, seen, skipRefreshedAfterMillis, figures))
                             : CompletableFuture.failedFuture(Call.abandonedBeforeWriting(what)));
                 });
@@ -665,9 +717,8 @@ public final class QuotaManager implements AutoCloseable {
         });
         Map<String, VersionedCounter> snapshot = new LinkedHashMap<>();
         fresh.keySet().forEach(resource -> snapshot.put(resource, current.get(resource)));
-        // Under the write lock no reservation or release changes a counter; another writer queueing behind this one
-        // rewrites them unchanged (a new mod revision, the same value). Anything else is a change this refresh must
-        // not erase.
+        // Under the write lock no reservation or release changes a counter's value (a settlement may rewrite one
+        // unchanged: a new mod revision, the same value). Any other change is one this refresh must not erase.
         CompletableFuture<Map<String, Counter>> written = counters.update(account, fresh.keySet(), snapshot,
                 Fence.of(lock), seen -> {
                     seen.forEach((resource, now2) -> {
@@ -962,22 +1013,23 @@ public final class QuotaManager implements AutoCloseable {
     }
 
     /**
-     * Queues for the account's write lock while touching every counter of the account in the same transaction
-     * (each rewritten as it is), so that a fast-path reservation prepared before this writer queued fails its
-     * compare and sees the writer ({@link FastReservations}). Retried while counters change under it, until
-     * {@code deadline}; then the account is busy.
+     * Queues for the account's write lock while rewriting the account's index key in the same transaction, so that a
+     * fast-path reservation prepared before this writer queued fails its compare on that key and sees the writer
+     * ({@link FastReservations}). The rewrite keeps the key's value (a new account gets {@code refreshedAt} 0 until its
+     * refresh completes); it is compared, so it never erases a newer value, and retried while the key changes under
+     * it, until {@code deadline}; then the account is busy.
      */
     private CompletableFuture<Acquisition> writeLockAccount(String account, Duration wait, long deadline) {
-        return counters.readAll(account).thenCompose(current -> {
-            List<Cmp> compares = new ArrayList<>();
-            List<Op> touches = new ArrayList<>();
-            current.forEach((key, kv) -> {
-                compares.add(new Cmp(kv.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())));
-                touches.add(Op.put(kv.getKey(), kv.getValue(), PutOption.DEFAULT));
-            });
+        return counters.readAccountIndex(account).thenCompose(index -> {
+            ByteSequence key = bytes(layout.accountKey(account));
+            Cmp unchanged = index == null
+                    ? new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0))
+                    : new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(index.getModRevision()));
+            Op rewrite = Op.put(key, index == null ? Json.write(Map.of("refreshedAt", 0L)) : index.getValue(),
+                    PutOption.DEFAULT);
             Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
             return accountLocks.acquire(lockKey(account), true, newOwnerId(), lockLeaseTime, false, left,
-                            new EnqueueGuard(compares, touches))
+                            new EnqueueGuard(List.of(unchanged), List.of(rewrite)))
                     .exceptionallyCompose(error -> {
                         if (!(Futures.unwrap(error) instanceof EnqueueGuard.ConflictException)) {
                             return CompletableFuture.failedFuture(error);

@@ -12,6 +12,7 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.PutOption;
+import io.woslo.internal.CounterStore;
 import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
@@ -108,6 +109,9 @@ final class StoredReservations {
             }
             KeyValue record = got.getKvs().get(0);
             Stored stored = Json.read(record.getValue(), Stored.class);
+            if (rollback && stored.entry() != null) {
+                return rollBack(id, record, stored, call);
+            }
             if (!call.beginWrite()) {
                 return CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id));
             }
@@ -119,13 +123,46 @@ final class StoredReservations {
                         if (!txn.isSucceeded()) {
                             return CompletableFuture.completedFuture(false);
                         }
-                        CompletableFuture<Void> givenBack = rollback
-                                ? manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, lockOf(stored),
+                        CompletableFuture<Void> givenBack = rollback // a record written before entries were kept
+                                ? manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, null,
                                         false, call, "rollback")
                                 : CompletableFuture.completedFuture(null);
                         return givenBack.thenCompose(v -> revoke(stored.lease())).thenApply(v -> true);
                     });
         });
+    }
+
+    /**
+     * Gives the amounts back and deletes the record in ONE transaction, fenced by the reservation's read lock and
+     * guarded by the record's create revision: of two processes rolling one reservation back, exactly one gives back,
+     * and a rollback that is "not applied" left the record in place, so it can be retried.
+     */
+    private CompletableFuture<Boolean> rollBack(String id, KeyValue record, Stored stored, Call call) {
+        ByteSequence key = key(id);
+        CounterStore.Also deleteRecord = new CounterStore.Also(
+                new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(record.getCreateRevision())),
+                Op.delete(key, DeleteOption.DEFAULT),
+                Op.get(key, io.etcd.jetcd.options.GetOption.builder().withKeysOnly(true).build()),
+                kvs -> !kvs.isEmpty() && kvs.get(0).getCreateRevision() == record.getCreateRevision(),
+                EndedElsewhere::new);
+        return manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, lockOf(stored), false, call,
+                        deleteRecord, "the rollback of reservation " + id)
+                .thenCompose(v -> revoke(stored.lease()).thenApply(r -> true))
+                .exceptionally(error -> {
+                    if (Futures.unwrap(error) instanceof EndedElsewhere) {
+                        return false;
+                    }
+                    throw new java.util.concurrent.CompletionException(Futures.unwrap(error));
+                });
+    }
+
+    /** The record was deleted by another process ending the same reservation: this one changed nothing. */
+    private static final class EndedElsewhere extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        EndedElsewhere() {
+            super("the reservation was ended elsewhere", null, false, false);
+        }
     }
 
     /** The reservation's read lock, to fence its rollback; null for a record written before entries were kept. */

@@ -249,19 +249,20 @@ class QuotaSafetyIT {
     }
 
     /**
-     * A refresh that never won its enqueue (every counter it read had changed by the time its enqueue reached etcd)
-     * used to fail with the lock engine's internal exception. Here every transaction of the refreshing client is
-     * preceded by a change of the counter, as a hot account's stream of reservations would do.
+     * A refresh that never won its enqueue (what it read had changed by the time its enqueue reached etcd) used to
+     * fail with the lock engine's internal exception. Here every transaction of the refreshing client is preceded by
+     * a change of the key its enqueue compares.
      */
     @Test
     void aStarvedRefreshFailsAsBusyNotWithAnInternalException(EtcdCluster etcd, Client client) throws Exception {
-        ByteSequence counter = ByteSequence.from(namespace + "/quota/" + account + "/CPUA", StandardCharsets.UTF_8);
+        // A writer queues with a compare on the account's index key: change that key before each transaction.
+        ByteSequence index = ByteSequence.from(namespace + "/accounts/" + account, StandardCharsets.UTF_8);
         AtomicBoolean starve = new AtomicBoolean();
         Client starved = Client.builder().endpoints(etcd.endpoints().toArray(java.net.URI[]::new))
                 .interceptor(new BeforeEachTxn(() -> {
                     if (starve.get()) {
-                        ByteSequence value = client.getKVClient().get(counter).join().getKvs().get(0).getValue();
-                        client.getKVClient().put(counter, value).join();
+                        ByteSequence value = client.getKVClient().get(index).join().getKvs().get(0).getValue();
+                        client.getKVClient().put(index, value).join();
                     }
                 }))
                 .build();

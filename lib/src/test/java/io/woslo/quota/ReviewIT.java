@@ -14,6 +14,7 @@ import io.grpc.ForwardingClientCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import io.woslo.lock.RwLocks;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.FaultInterceptor;
 import io.woslo.testing.TestTimeouts;
@@ -101,13 +102,20 @@ class ReviewIT {
 
         gpu.used.set(1); // the first reservation's work is done and recorded
         open.close();
-        refresh.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
-        try (Reservation late = overtaking.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS)) {
+        // Either the fast reservation got in before the refresh queued (the refresh then waits for it), or it waits
+        // behind the refresh (and reserves on the refreshed counter). Either way, while it is open, it is counted.
+        try (Reservation late = overtaking.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+             RwLocks locks = RwLocks.builder(etcd.newClient()).namespace(namespace).build()) {
+            if (!refresh.isDone()) {
+                assertThat(locks.inspect("quota/" + account).mode())
+                        .as("no writer queued ahead of the open reservation").isEqualTo(io.woslo.lock.LockMode.READ);
+            }
             assertThat(raw.used(account, "GPU"))
                     .as("1 recorded by the source plus 1 of the reservation still open: the refresh must not have run"
                             + " while it was open (or must not have erased it)")
                     .isEqualTo(2);
         }
+        refresh.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /**
@@ -128,7 +136,7 @@ class ReviewIT {
         clock.advance(Duration.ofMinutes(2)); // stale: the fast path hands the reservation to the slow path
 
         AtomicInteger writes = lose.arm(t -> fencedUnderReadLock(t) && putsCounter(t), 1);
-        AtomicInteger settlements = lose.arm(ReviewIT::comparesAValue, 1);
+        AtomicInteger settlements = lose.arm(ReviewIT::comparesAValue, Integer.MAX_VALUE); // until disarmed
         Throwable thrown = null;
         try {
             quota.prepareOccupying(account, Map.of("CPUA", 1L)).close();
@@ -136,9 +144,10 @@ class ReviewIT {
             thrown = e;
         }
         assertThat(writes.get()).as("the reservation's fenced write was sent and its answer lost").isEqualTo(1);
-        assertThat(settlements.get()).as("its settlement was sent and its answer lost").isEqualTo(1);
+        assertThat(settlements.get()).as("its settlement was sent and its answer lost").isGreaterThanOrEqualTo(1);
         assertThat(thrown).as("the reservation failed").isNotNull();
         assertThat(raw.used(account, "CPUA")).as("the write did land").isEqualTo(1);
+        lose.disarm(); // etcd's answers come through again
 
         Await.until("the landed reservation given back (thrown: " + thrown + ")",
                 () -> raw.used(account, "CPUA") == 0 && raw.locks().isEmpty());
@@ -201,8 +210,9 @@ class ReviewIT {
                 .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
         assertThat(raw.used(account, "CPUA")).isEqualTo(3);
 
-        faults.delayReply(FaultInterceptor.KV_TXN, Duration.ZERO, 1); // the delete of the record goes through
-        FaultInterceptor.Fault giveBack = faults.hold(FaultInterceptor.KV_TXN, 1); // the fenced give-back is held
+        // The rollback's first transaction is held: the give-back (with the record's delete, in one transaction
+        // since the fix; before it, the record's delete went first and this held the give-back after it).
+        FaultInterceptor.Fault giveBack = faults.hold(FaultInterceptor.KV_TXN, 1);
         CompletableFuture<Boolean> first = ending.rollbackStoredAsync(stored.id());
         Throwable thrown = null;
         try {
@@ -256,6 +266,10 @@ class ReviewIT {
         }
 
         private final List<Armed> armed = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        void disarm() {
+            armed.forEach(a -> a.shots().set(0));
+        }
 
         AtomicInteger arm(Predicate<TxnRequest> match, int times) {
             AtomicInteger fired = new AtomicInteger();
