@@ -36,10 +36,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Review of the quota safety changes: each test attacks one promise and fails on the current branch.
+ * Regression tests found by an adversarial review of the quota's safety changes: a writer overtaken through a counter
+ * created after it read the account, and reservations and rollbacks whose answers (and their settlements' answers)
+ * are lost. Each failed on the code before its fix. {@link LoseTxnReplies} drops the answer of a transaction chosen
+ * by what it does, not by its place in the call order.
  */
 @WithEtcd
-class ReviewIT {
+class QuotaLostAnswerIT {
     private final String namespace = "/t-" + UUID.randomUUID();
     private final String account = "acct-" + UUID.randomUUID();
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -136,7 +139,7 @@ class ReviewIT {
         clock.advance(Duration.ofMinutes(2)); // stale: the fast path hands the reservation to the slow path
 
         AtomicInteger writes = lose.arm(t -> fencedUnderReadLock(t) && putsCounter(t), 1);
-        AtomicInteger settlements = lose.arm(ReviewIT::comparesAValue, Integer.MAX_VALUE); // until disarmed
+        AtomicInteger settlements = lose.arm(QuotaLostAnswerIT::comparesAValue, Integer.MAX_VALUE); // until disarmed
         Throwable thrown = null;
         try {
             quota.prepareOccupying(account, Map.of("CPUA", 1L)).close();
