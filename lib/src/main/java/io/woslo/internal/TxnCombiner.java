@@ -87,16 +87,29 @@ public final class TxnCombiner {
         }
         Pending pending = new Pending(part, new CompletableFuture<>(), new CompletableFuture<>(), false);
         List<Pending> batch;
+        // The outcome is bounded from the submission, not from the send: a part queued behind a transaction in
+        // flight must not wait for that one's bound and then its own.
+        Submission submission = new Submission(boundedFromNow(pending.outcome()), pending.raw());
         synchronized (this) {
             waiting.add(pending);
             if (inFlight) {
-                return new Submission(pending.outcome(), pending.raw());
+                return submission;
             }
             inFlight = true;
             batch = takeBatch();
         }
         send(batch);
-        return new Submission(pending.outcome(), pending.raw());
+        return submission;
+    }
+
+    /** {@code outcome}, failing with {@link EtcdUnavailableException} when it is not done within the timeout. */
+    private CompletableFuture<Outcome> boundedFromNow(CompletableFuture<Outcome> outcome) {
+        return outcome.copy().orTimeout(opTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                .exceptionallyCompose(error -> CompletableFuture.failedFuture(
+                        Futures.unwrap(error) instanceof java.util.concurrent.TimeoutException
+                                ? new EtcdUnavailableException("etcd did not answer a queued transaction within "
+                                        + opTimeout, Futures.unwrap(error))
+                                : Futures.unwrap(error)));
     }
 
     private List<Pending> takeBatch() {

@@ -70,6 +70,32 @@ class HistoryCheckerTest {
     }
 
     @Test
+    void aReservationFailedAsUnavailableMayBeSeenDuringTheRunButMustBeGivenBackByTheEnd() {
+        Op failed = op(Type.RESERVE, 0, 10, Outcome.PENDING, "CPU", 3);
+        h.end(failed, Outcome.FAIL, "QuotaUnavailableException: etcd could not serve a transaction", ms(10));
+        h.read("sampler", Type.SAMPLE, "a", Map.of("CPU", 5L, "GPU", 2L), ms(5), ms(6)); // landed, not yet given back
+        finalRead(2, 2);
+        assertThat(check().violations()).isEmpty();
+    }
+
+    @Test
+    void aReservationFailedAsUnavailableThatStaysOnTheCounterIsCaught() {
+        Op failed = op(Type.RESERVE, 0, 10, Outcome.PENDING, "CPU", 3);
+        h.end(failed, Outcome.FAIL, "QuotaUnavailableException: etcd could not serve a transaction", ms(10));
+        finalRead(5, 2);
+        assertThat(check().invariantsBroken()).contains("counter-explained");
+    }
+
+    @Test
+    void aReservationRefusedAsExceededIsNeverSeen() {
+        Op refused = op(Type.RESERVE, 0, 10, Outcome.PENDING, "CPU", 3);
+        h.end(refused, Outcome.FAIL, "QuotaExceededException", ms(10));
+        h.read("sampler", Type.SAMPLE, "a", Map.of("CPU", 5L, "GPU", 2L), ms(5), ms(6));
+        finalRead(2, 2);
+        assertThat(check().invariantsBroken()).contains("counter-explained");
+    }
+
+    @Test
     void overlappingWriteHoldsBreakExclusion() {
         hold("k", true, 5, 0, 10, 200);
         hold("k", false, 6, 5, 150, 300); // granted while the writer still held it
