@@ -66,8 +66,8 @@ public record CoordinatorConfig(String host, int port, String token, List<String
         ConfigNode top = new ConfigNode("", root).only(Set.of("http", "etcd", "quota"));
         ConfigNode http = top.object("http").only(Set.of("host", "port", "token"));
         ConfigNode etcd = top.object("etcd").only(Set.of("endpoints", "namespace"));
-        ConfigNode quota = top.object("quota").only(Set.of("cacheTtl", "lockLeaseTime", "operationTimeout", "failureMode",
-                "healthCheckInterval", "resources"));
+        ConfigNode quota = top.object("quota").only(Set.of("cacheTtl", "lockLeaseTime", "operationTimeout",
+                "failureMode", "healthCheckInterval", "resources"));
         Map<String, ResourceSource> resources = new LinkedHashMap<>();
         quota.object("resources").children().forEach((name, node) -> resources.put(name, ResourceSource.parse(node)));
         return new CoordinatorConfig(
@@ -92,30 +92,30 @@ public record CoordinatorConfig(String host, int port, String token, List<String
     }
 
     CoordinatorConfig withPort(int newPort) {
-        return new CoordinatorConfig(host, newPort, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                healthCheckInterval, resources);
+        return new CoordinatorConfig(host, newPort, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime,
+                operationTimeout, failureMode, healthCheckInterval, resources);
     }
 
     CoordinatorConfig withEtcdEndpoints(List<String> endpoints) {
-        return new CoordinatorConfig(host, port, token, endpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                healthCheckInterval, resources);
+        return new CoordinatorConfig(host, port, token, endpoints, namespace, cacheTtl, lockLeaseTime,
+                operationTimeout, failureMode, healthCheckInterval, resources);
     }
 
     CoordinatorConfig withNamespace(String ns) {
-        return new CoordinatorConfig(host, port, token, etcdEndpoints, ns, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                healthCheckInterval, resources);
+        return new CoordinatorConfig(host, port, token, etcdEndpoints, ns, cacheTtl, lockLeaseTime,
+                operationTimeout, failureMode, healthCheckInterval, resources);
     }
 
     CoordinatorConfig withToken(String newToken) {
-        return new CoordinatorConfig(host, port, newToken, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                healthCheckInterval, resources);
+        return new CoordinatorConfig(host, port, newToken, etcdEndpoints, namespace, cacheTtl, lockLeaseTime,
+                operationTimeout, failureMode, healthCheckInterval, resources);
     }
 
     CoordinatorConfig withResource(String name, ResourceSource source) {
         Map<String, ResourceSource> more = new LinkedHashMap<>(resources);
         more.put(name, source);
-        return new CoordinatorConfig(host, port, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime, operationTimeout, failureMode,
-                healthCheckInterval, more);
+        return new CoordinatorConfig(host, port, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime,
+                operationTimeout, failureMode, healthCheckInterval, more);
     }
 
     private static FailureMode failureMode(String text) {

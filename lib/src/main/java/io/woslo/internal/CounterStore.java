@@ -14,7 +14,6 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,6 +21,7 @@ import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -97,9 +97,9 @@ public final class CounterStore {
      *
      * <p>The transaction is fenced by {@code fence}, the caller's account lock entry: when the entry is no longer the
      * one granted, nothing is written and the future fails with {@link LockLostException}. When etcd does not answer
-     * in time, the entry is read to learn whether the write landed; if it did not, the entry is removed so that it
-     * never can (the future then fails with {@link EtcdUnavailableException}, and the caller's lock is gone); if
-     * that cannot be told, the future fails with {@link OutcomeUnknownException}.
+     * in time, the write is settled ({@link #settle}): landed, the future completes; not landed, the entry is removed
+     * so that it never can (the future fails with {@link EtcdUnavailableException}, and the caller's lock is gone);
+     * when etcd does not answer that either, the future fails with {@link OutcomeUnknownException}.
      *
      * @param snapshot counters already read for {@code resources}, or null to read them first
      */
@@ -264,20 +264,12 @@ public final class CounterStore {
     private CompletableFuture<Boolean> markedBeforeGone(LostWrite lost) {
         Fence fence = lost.fence();
         ByteSequence mark = fence.touchValue(lost.writeId());
-        CompletableFuture<Boolean> marked = new CompletableFuture<>();
-        Watch.Watcher watcher = watches.watch(bytes(fence.entryKey()),
-                WatchOption.builder().withRevision(fence.createRevision() + 1).build(),
-                Watch.listener(response -> {
-                    for (WatchEvent event : response.getEvents()) {
-                        if (event.getEventType() == WatchEvent.EventType.PUT && event.getKeyValue().getValue().equals(mark)) {
-                            marked.complete(true);
-                        } else if (event.getEventType() == WatchEvent.EventType.DELETE) {
-                            marked.complete(false); // the entry's end: no mark before it
-                        }
-                    }
-                }, marked::completeExceptionally));
-        marked.whenCompleteAsync((v, e) -> watcher.close()); // never inside jetcd's own callback
-        return Futures.bounded(marked, writeTimeout, "a read of the history of " + fence.entryKey());
+        return KeyHistory.first(watches, bytes(fence.entryKey()), fence.createRevision(), event -> {
+            if (event.getEventType() == WatchEvent.EventType.DELETE) {
+                return Optional.of(false); // the entry's end: no mark before it
+            }
+            return event.getKeyValue().getValue().equals(mark) ? Optional.of(true) : Optional.empty();
+        }, writeTimeout, "a read of the history of " + fence.entryKey());
     }
 
     private static Map<String, VersionedCounter> fromElse(List<String> resources, List<GetResponse> gets) {
@@ -295,14 +287,18 @@ public final class CounterStore {
 
     /** Writes {@code <ns>/accounts/<account>} with the refresh time. */
     public CompletableFuture<Void> touchAccount(String account, long refreshedAtMillis) {
-        Op put = accountIndexPut(account, refreshedAtMillis);
-        return Futures.bounded(kv.txn().Then(put).commit(), opTimeout, "the account index of '" + account + "'")
+        return Futures.bounded(kv.put(bytes(layout.accountKey(account)), accountIndexValue(refreshedAtMillis)),
+                        opTimeout, "the account index of '" + account + "'")
                 .thenApply(r -> null);
     }
 
+    /** The same write as {@link #touchAccount}, as a transaction operation. */
     private Op accountIndexPut(String account, long refreshedAtMillis) {
-        return Op.put(bytes(layout.accountKey(account)), Json.write(Map.of("refreshedAt", refreshedAtMillis)),
-                PutOption.DEFAULT);
+        return Op.put(bytes(layout.accountKey(account)), accountIndexValue(refreshedAtMillis), PutOption.DEFAULT);
+    }
+
+    private static ByteSequence accountIndexValue(long refreshedAtMillis) {
+        return Json.write(Map.of("refreshedAt", refreshedAtMillis));
     }
 
     /** Every account in the index with its refresh time (epoch ms). */

@@ -14,8 +14,8 @@ import java.util.Map;
  * What makes a counter write safe under an account lock: the write's transaction also compares the writer's own
  * lock entry (it still exists, with the create revision it was granted at), so etcd itself refuses the write of a
  * holder whose lease ended, whose entry was removed, or who was paused past its lease. The same transaction
- * rewrites the entry, raising its mod revision: a writer that did not hear back can later read the entry and tell
- * whether its write landed.
+ * rewrites the entry with the write's id: a writer that did not hear back can read the entry (or, once it is gone,
+ * its history) and tell whether its write landed.
  *
  * @param entryKey the holder's lock entry
  * @param createRevision the revision the entry was created at

@@ -35,6 +35,20 @@ public final class Futures {
         return result;
     }
 
+    /**
+     * Runs {@code attempt} until it succeeds, at most {@code attempts} times, {@code pause} apart, while its failure
+     * (unwrapped) is {@code retryable}; then fails with the last failure.
+     */
+    public static <T> CompletableFuture<T> retry(java.util.function.Supplier<CompletableFuture<T>> attempt,
+                                                 int attempts, Duration pause,
+                                                 java.util.function.Predicate<Throwable> retryable) {
+        return attempt.get().exceptionallyCompose(error -> attempts > 1 && retryable.test(unwrap(error))
+                ? CompletableFuture.supplyAsync(() -> null,
+                                CompletableFuture.delayedExecutor(pause.toMillis(), TimeUnit.MILLISECONDS))
+                        .thenCompose(v -> retry(attempt, attempts - 1, pause, retryable))
+                : CompletableFuture.failedFuture(error));
+    }
+
     /** The failure inside {@link CompletionException} / {@link ExecutionException} wrappers. */
     public static Throwable unwrap(Throwable error) {
         Throwable t = error;

@@ -13,12 +13,12 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.options.WatchOption;
 import io.woslo.internal.Acquisition;
 import io.woslo.internal.Counter;
 import io.woslo.internal.EtcdUnavailableException;
 import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
+import io.woslo.internal.KeyHistory;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LeasePool;
 import io.woslo.internal.LockEngine;
@@ -226,7 +226,8 @@ final class FastReservations {
                     .handle((response, error) -> response)
                     .thenCompose(response -> response != null
                             ? CompletableFuture.completedFuture(response.isSucceeded() ? response.getHeader().getRevision() : 0L)
-                            : withdraw(entries.get(0), compared, resources, SETTLE_ATTEMPTS))
+                            : Futures.retry(() -> withdraw(entries.get(0), compared, resources), SETTLE_ATTEMPTS,
+                                    SETTLE_PAUSE, e -> e instanceof EtcdUnavailableException))
                     .thenCompose(revision -> {
                         if (revision == 0) {
                             return CompletableFuture.<Void>completedFuture(null);
@@ -256,7 +257,7 @@ final class FastReservations {
          * tells: present, it landed; absent (its lease may have ended since), etcd's history tells whether the entry
          * existed at the first change of the counters after the view, which is where it would have landed.
          */
-        CompletableFuture<Long> withdraw(String entry, View compared, Set<String> resources, int attempts) {
+        CompletableFuture<Long> withdraw(String entry, View compared, Set<String> resources) {
             ByteSequence entryKey = bytes(entry);
             List<Cmp> unchanged = new ArrayList<>();
             List<Op> rewrites = new ArrayList<>();
@@ -270,7 +271,7 @@ final class FastReservations {
                     .Then(rewrites.toArray(Op[]::new))
                     .Else(Op.get(entryKey, GetOption.builder().withKeysOnly(true).build()))
                     .commit();
-            CompletableFuture<Long> attempt = Futures.bounded(txn, opTimeout,
+            return Futures.bounded(txn, opTimeout,
                             "the settlement of a reservation of account '" + account + "'")
                     .thenCompose(response -> {
                         if (response.isSucceeded()) {
@@ -291,24 +292,13 @@ final class FastReservations {
                                         "a read of a reservation's entry at revision " + revision)
                                         .thenApply(atThatRevision -> atThatRevision.getKvs().isEmpty() ? 0L : revision));
                     });
-            return attempt.exceptionallyCompose(e -> attempts > 1 && Futures.unwrap(e) instanceof EtcdUnavailableException
-                    ? CompletableFuture.supplyAsync(() -> null, CompletableFuture.delayedExecutor(
-                            SETTLE_PAUSE.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
-                            .thenCompose(v -> withdraw(entry, compared, resources, attempts - 1))
-                    : CompletableFuture.failedFuture(e));
         }
 
         /** The revision of the first change of {@code key} after {@code revision}, from etcd's history. */
         CompletableFuture<Long> firstChangeAfter(String key, long revision) {
-            CompletableFuture<Long> first = new CompletableFuture<>();
-            Watch.Watcher watcher = watches.watch(bytes(key), WatchOption.builder().withRevision(revision + 1).build(),
-                    Watch.listener(response -> {
-                        if (!response.getEvents().isEmpty()) {
-                            first.complete(response.getEvents().get(0).getKeyValue().getModRevision());
-                        }
-                    }, first::completeExceptionally));
-            first.whenCompleteAsync((r, e) -> watcher.close()); // never inside jetcd's own callback
-            return Futures.bounded(first, opTimeout, "a read of the history of " + key);
+            return KeyHistory.first(watches, bytes(key), revision,
+                    event -> java.util.Optional.of(event.getKeyValue().getModRevision()), opTimeout,
+                    "a read of the history of " + key);
         }
 
         void next() {

@@ -254,19 +254,15 @@ public final class QuotaManager implements AutoCloseable {
     }
 
     /**
-     * Hands an internal future to a caller. The caller's future fails when the operation timeout passes first (with
-     * {@link QuotaOutcomeUnknownException} for a write that may still land, {@link QuotaUnavailableException}
-     * otherwise); it completes on the callback executor, so that its continuations, which may block, never hold up a
-     * thread WOSLO needs; failures are mapped to the {@link QuotaException} family. When the caller's future is
-     * done first (timed out, cancelled), a value that arrives later goes to {@code abandoned}, which gives it back.
+     * Hands an internal future to a caller. The caller's future fails with {@link QuotaUnavailableException} when the
+     * operation timeout passes first; it completes on the callback executor, so that its continuations, which may
+     * block, never hold up a thread WOSLO needs; failures are mapped to the {@link QuotaException} family. When the
+     * caller's future is done first (timed out, cancelled), a value that arrives later goes to {@code abandoned},
+     * which gives it back.
      */
-    <T> CompletableFuture<T> deliver(CompletableFuture<T> internal, String what, boolean writeMayLand,
+    <T> CompletableFuture<T> deliver(CompletableFuture<T> internal, String what,
                                      java.util.function.Consumer<T> abandoned) {
-        Call call = new Call();
-        if (writeMayLand) {
-            call.beginWrite();
-        }
-        return deliver(call, internal, what, abandoned, null);
+        return deliver(new Call(), internal, what, abandoned, null);
     }
 
     /**
@@ -304,15 +300,28 @@ public final class QuotaManager implements AutoCloseable {
             out.completeExceptionally(new QuotaUnavailableException("the quota manager is closed", closed));
             return out;
         }
+        internal.whenComplete((value, error) -> deadline.cancel(false));
+        return relay(internal, out, abandoned, recover);
+    }
+
+    /**
+     * Completes {@code out} with {@code internal}'s outcome on the callback executor (on the completing thread once
+     * the manager is closed). A value {@code out} no longer takes (timed out, cancelled) goes to {@code abandoned}.
+     */
+    private <T> CompletableFuture<T> relay(CompletableFuture<T> internal, CompletableFuture<T> out,
+                                           java.util.function.Consumer<T> abandoned, Function<Throwable, T> recover) {
         internal.whenComplete((value, error) -> {
-            deadline.cancel(false);
             Runnable complete = () -> {
                 boolean delivered = error == null ? out.complete(value) : fail(out, toQuotaException(error), recover);
                 if (!delivered && error == null && value != null && abandoned != null) {
                     abandoned.accept(value);
                 }
             };
-            onCallbacks(complete);
+            try {
+                callbacks.execute(complete);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                complete.run();
+            }
         });
         return out;
     }
@@ -328,29 +337,9 @@ public final class QuotaManager implements AutoCloseable {
         }
     }
 
-    /** Runs {@code task} on the callback executor (on this thread once the manager is closed). */
-    private void onCallbacks(Runnable task) {
-        try {
-            callbacks.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException closed) {
-            task.run();
-        }
-    }
-
     /** {@code internal} as the caller's future, completed on the callback executor; no deadline of its own. */
     <T> CompletableFuture<T> handOff(CompletableFuture<T> internal) {
-        CompletableFuture<T> out = new CompletableFuture<>();
-        internal.whenComplete((value, error) -> {
-            Runnable complete = () -> {
-                if (error == null) {
-                    out.complete(value);
-                } else {
-                    out.completeExceptionally(toQuotaException(error));
-                }
-            };
-            onCallbacks(complete);
-        });
-        return out;
+        return relay(internal, new CompletableFuture<>(), null, null);
     }
 
     /** Amounts reserved under an account read lock that the caller now owns. */
@@ -386,8 +375,7 @@ public final class QuotaManager implements AutoCloseable {
                 .exceptionallyCompose(error -> {
                     if (Futures.unwrap(error) instanceof OutcomeUnknownException unknown
                             && unknown.lostWrite() != null) {
-                        settleLostReservation(account, wanted, lock, unknown.lostWrite(), clock.millis(),
-                                LOST_WRITE_ATTEMPTS);
+                        settleLostReservation(account, wanted, lock, unknown.lostWrite(), clock.millis());
                         return CompletableFuture.failedFuture(new EtcdUnavailableException("etcd did not confirm the"
                                 + " reservation in time; if it landed, it is given back", unknown));
                     }
@@ -402,28 +390,23 @@ public final class QuotaManager implements AutoCloseable {
      * its lock is released.
      */
     private void settleLostReservation(String account, Map<String, Long> amounts, Acquisition lock,
-                                       CounterStore.LostWrite lost, long failedAtMillis, int attempts) {
-        counters.settle(lost).whenComplete((landed, error) -> {
-            if (error != null && attempts > 1) {
-                deadlines.schedule(() -> settleLostReservation(account, amounts, lock, lost, failedAtMillis,
-                        attempts - 1), LOST_WRITE_PAUSE.toMillis(), TimeUnit.MILLISECONDS);
-                return;
-            }
-            CompletableFuture<Void> givenBack = error != null
-                    ? CompletableFuture.failedFuture(error)
-                    : landed
-                    ? release(account, amounts, failedAtMillis, lock, false, Call.unbounded(), "undo of a late reservation")
-                    : CompletableFuture.completedFuture(null);
-            givenBack.whenComplete((v, e) -> {
-                if (e != null) {
-                    LOG.error("could not settle a reservation of account '{}' whose answer was lost; a refresh"
-                            + " corrects its counters: {}", account, Futures.unwrap(e).toString());
-                } else if (landed) {
-                    LOG.warn("a reservation of account '{}' reported as not applied had landed; given back", account);
-                }
-                unlock(lock);
-            });
-        });
+                                       CounterStore.LostWrite lost, long failedAtMillis) {
+        Futures.retry(() -> counters.settle(lost), LOST_WRITE_ATTEMPTS, LOST_WRITE_PAUSE, e -> true)
+                .thenCompose(landed -> {
+                    if (!landed) {
+                        return CompletableFuture.<Void>completedFuture(null);
+                    }
+                    LOG.warn("a reservation of account '{}' reported as not applied had landed; giving it back", account);
+                    return release(account, amounts, failedAtMillis, lock, false, Call.unbounded(),
+                            "undo of a late reservation");
+                })
+                .whenComplete((v, e) -> {
+                    if (e != null) {
+                        LOG.error("could not settle a reservation of account '{}' whose answer was lost; a refresh"
+                                + " corrects its counters: {}", account, Futures.unwrap(e).toString());
+                    }
+                    unlock(lock);
+                });
     }
 
     /** Refreshes {@code resources} if the account's write lock can be taken at once; otherwise leaves them. */
@@ -462,10 +445,11 @@ public final class QuotaManager implements AutoCloseable {
         return out;
     }
 
+    /** The existing counters older than the cache TTL (missing ones are created by the reservation itself). */
     private List<String> stale(Map<String, VersionedCounter> current) {
         List<String> stale = new ArrayList<>();
         current.forEach((resource, versioned) -> {
-            if (!versioned.exists() || isStale(versioned.counter())) {
+            if (versioned.exists() && isStale(versioned.counter())) {
                 stale.add(resource);
             }
         });
@@ -498,19 +482,26 @@ public final class QuotaManager implements AutoCloseable {
         CompletableFuture<StoredReservation> made = etcdHealthy || noop
                 ? stored.create(account, wanted, noop)
                 : CompletableFuture.failedFuture(new EtcdUnavailableException("etcd failed its last health probe", null));
-        return deliver(made, "a stored reservation for account '" + account + "'", false,
-                        abandoned -> stored.end(abandoned.id(), true, Call.unbounded()).exceptionally(e -> {
-                            LOG.warn("could not give back the abandoned reservation {}: {}", abandoned.id(),
-                                    Futures.unwrap(e).getMessage());
-                            return false;
-                        }))
-                .whenComplete((r, e) -> metrics.reservation(e == null ? (noop ? "noop" : "reserved")
-                        : Futures.unwrap(e) instanceof QuotaExceededException ? "exceeded" : "unavailable"));
+        CompletableFuture<StoredReservation> counted = made.thenApply(reservation -> {
+            metrics.reservation(noop ? "noop" : "reserved");
+            return reservation;
+        });
+        // The caller gets the deliver'd future itself, so that cancelling it gives back a reservation landing later.
+        return deliver(new Call(), counted, "a stored reservation for account '" + account + "'",
+                abandoned -> stored.end(abandoned.id(), true, Call.unbounded()).exceptionally(e -> {
+                    LOG.warn("could not give back the abandoned reservation {}: {}", abandoned.id(),
+                            Futures.unwrap(e).getMessage());
+                    return false;
+                }),
+                cause -> {
+                    metrics.reservation(cause instanceof QuotaExceededException ? "exceeded" : "unavailable");
+                    throw new CompletionException(cause);
+                });
     }
 
     /** A stored reservation by id, empty when unknown or ended. */
     public CompletableFuture<Optional<StoredReservation>> findStoredAsync(String id) {
-        return deliver(stored.find(StoredReservations.requireId(id)), "a read of reservation " + id, false, null);
+        return deliver(stored.find(StoredReservations.requireId(id)), "a read of reservation " + id, null);
     }
 
     /**
@@ -670,7 +661,7 @@ public final class QuotaManager implements AutoCloseable {
             return CompletableFuture.completedFuture(new RefreshResult(account, List.of(), names, Map.of()));
         }
         return deliver(refreshUnder(account, force, names, lockWait()), "a refresh of account '" + account + "'",
-                false, null);
+                null);
     }
 
     /**
@@ -721,8 +712,8 @@ public final class QuotaManager implements AutoCloseable {
         // unchanged: a new mod revision, the same value). Any other change is one this refresh must not erase.
         CompletableFuture<Map<String, Counter>> written = counters.update(account, fresh.keySet(), snapshot,
                 Fence.of(lock), seen -> {
-                    seen.forEach((resource, now2) -> {
-                        if (!java.util.Objects.equals(now2.counter(), snapshot.get(resource).counter())) {
+                    seen.forEach((resource, latest) -> {
+                        if (!java.util.Objects.equals(latest.counter(), snapshot.get(resource).counter())) {
                             throw new EtcdUnavailableException("the counter of resource '" + resource + "' of account '"
                                     + account + "' changed during a refresh that held the write lock; not overwritten",
                                     null);
@@ -786,7 +777,7 @@ public final class QuotaManager implements AutoCloseable {
                 });
                 return out;
             });
-        }), "a check of " + (accounts.isEmpty() ? "the recent accounts" : accounts), false, null);
+        }), "a check of " + (accounts.isEmpty() ? "the recent accounts" : accounts), null);
     }
 
     private CompletableFuture<List<ResourceCheck>> checkAccount(String account, boolean onlyErrors) {
@@ -837,7 +828,7 @@ public final class QuotaManager implements AutoCloseable {
                         .filter(e -> e.getValue() >= since)
                         .map(Map.Entry::getKey)
                         .sorted()
-                        .toList()), "a read of the account index", false, null);
+                        .toList()), "a read of the account index", null);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -1123,9 +1114,6 @@ public final class QuotaManager implements AutoCloseable {
         if (cause instanceof EtcdUnavailableException || cause instanceof LockUnavailableException
                 || cause instanceof LockLostException) {
             return new QuotaUnavailableException(cause.getMessage(), cause);
-        }
-        if (cause instanceof EnqueueGuard.ConflictException) {
-            return new QuotaBusyException(null, cause.getMessage(), cause);
         }
         return cause;
     }

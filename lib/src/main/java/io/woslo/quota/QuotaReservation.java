@@ -1,6 +1,8 @@
 package io.woslo.quota;
 
 import io.woslo.internal.Acquisition;
+import io.woslo.internal.Futures;
+import io.woslo.internal.OutcomeUnknownException;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -56,14 +58,15 @@ final class QuotaReservation implements Reservation {
         // While the read lock is held no refresh can run, so nothing is skipped, and the change is fenced by that
         // lock; after close, counters refreshed since the reservation already reflect the truth and are left alone.
         Acquisition lock = closed.get() ? null : readLock;
-        CompletableFuture<Void> released = manager.deliverChange("the rollback of " + this,
-                call -> manager.release(account, amounts, reservedAtMillis, lock, false, call, "rollback"));
-        // A rollback that surely did not apply may be tried again; one whose outcome is unknown may not.
-        return released.whenComplete((v, error) -> {
-            if (error != null && !(QuotaManager.toQuotaException(error) instanceof QuotaOutcomeUnknownException)) {
-                rolledBack.set(false);
-            }
-        });
+        // A rollback that surely did not apply may be tried again; one whose outcome is unknown may not. The caller
+        // gets deliverChange's own future, so that an interrupt tells "not applied" from "unknown".
+        return manager.deliverChange("the rollback of " + this, call -> manager
+                .release(account, amounts, reservedAtMillis, lock, false, call, "rollback")
+                .whenComplete((v, error) -> {
+                    if (error != null && !(Futures.unwrap(error) instanceof OutcomeUnknownException)) {
+                        rolledBack.set(false);
+                    }
+                }));
     }
 
     @Override
