@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.WithEtcd;
-import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,11 +22,8 @@ class AccountBusyIT {
 
     @BeforeEach
     void start(EtcdCluster etcd) {
-        String yaml = "http: { host: 127.0.0.1, port: 0 }\n"
-                + "etcd: { endpoints: \"" + etcd.endpointList() + "\", namespace: " + namespace + " }\n"
-                + "quota:\n  lockLeaseTime: 30s\n  operationTimeout: 2s\n  resources:\n"
-                + TestCoordinators.SEED_RESOURCES.indent(4);
-        coordinator = Coordinator.start(TestCoordinators.config(yaml), Path.of("target"));
+        coordinator = TestCoordinators.startSeed(etcd, namespace, List.of("lockLeaseTime: 30s", "operationTimeout: 2s"),
+                List.of());
         http = new Http(coordinator.baseUrl());
     }
 

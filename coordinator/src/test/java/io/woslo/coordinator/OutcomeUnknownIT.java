@@ -7,7 +7,6 @@ import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.FaultInterceptor;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -29,11 +28,8 @@ class OutcomeUnknownIT {
     @BeforeEach
     void start(EtcdCluster etcd) {
         // No health probe during the test, so the coordinator's calls to etcd come in a known order.
-        String yaml = "http: { host: 127.0.0.1, port: 0 }\n"
-                + "etcd: { endpoints: \"" + etcd.endpointList() + "\", namespace: " + namespace + " }\n"
-                + "quota:\n  operationTimeout: 4s\n  healthCheckInterval: 1h\n  resources:\n"
-                + TestCoordinators.SEED_RESOURCES.indent(4);
-        coordinator = Coordinator.start(TestCoordinators.config(yaml), Path.of("target"), List.of(faults));
+        coordinator = TestCoordinators.startSeed(etcd, namespace, List.of("operationTimeout: 4s",
+                "healthCheckInterval: 1h"), List.of(faults));
         http = new Http(coordinator.baseUrl());
     }
 

@@ -48,6 +48,18 @@ final class TestCoordinators {
         return Coordinator.start(config(yaml), Path.of("target"));
     }
 
+    /**
+     * A coordinator with the seed's resources and the given {@code quota:} settings (YAML lines such as
+     * {@code "operationTimeout: 2s"}), whose etcd client passes through {@code interceptors}.
+     */
+    static Coordinator startSeed(EtcdCluster etcd, String namespace, List<String> quotaSettings,
+                                 List<io.grpc.ClientInterceptor> interceptors) {
+        String yaml = "http: { host: 127.0.0.1, port: 0 }\n"
+                + "etcd: { endpoints: \"" + etcd.endpointList() + "\", namespace: " + namespace + " }\n"
+                + "quota:\n" + String.join("\n", quotaSettings).indent(2) + "  resources:\n" + SEED_RESOURCES.indent(4);
+        return Coordinator.start(config(yaml), Path.of("target"), interceptors);
+    }
+
     /** The seed's four resources with fixed figures. */
     static final String SEED_RESOURCES = """
             CPUA: { source: static, used: 10, quota: 20 }

@@ -25,14 +25,11 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,24 +39,7 @@ import org.junit.jupiter.api.Test;
  * by what it does, not by its place in the call order.
  */
 @WithEtcd
-class QuotaLostAnswerIT {
-    private final String namespace = "/t-" + UUID.randomUUID();
-    private final String account = "acct-" + UUID.randomUUID();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-    private RawEtcd raw;
-
-    @BeforeEach
-    void setUp(Client client) {
-        raw = new RawEtcd(client, namespace);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeables) {
-            c.close();
-        }
-    }
-
+class QuotaLostAnswerIT extends QuotaItSupport {
     /**
      * The fast path relies on every queued writer having touched every counter it could compare. A counter created
      * without the write lock (here by a reservation's refresh-if-free, in the window between a refresh's read of the
@@ -75,7 +55,7 @@ class QuotaLostAnswerIT {
         QuotaManager refresher = QuotaManager.builder(etcd.newClient(refresherFaults)).namespace(namespace)
                 .resource("GPU", gpu).healthCheckInterval(Duration.ofHours(1))
                 .operationTimeout(Duration.ofSeconds(30)).build();
-        QuotaManager first = manager(etcd.newClient(), gpu);
+        QuotaManager first = gpuManager(etcd.newClient(), gpu);
         FaultInterceptor fastFaults = new FaultInterceptor();
         QuotaManager fast = QuotaManager.builder(etcd.newClient(fastFaults)).namespace(namespace)
                 .resource("GPU", gpu).healthCheckInterval(Duration.ofHours(1)).build();
@@ -254,10 +234,8 @@ class QuotaLostAnswerIT {
         return txn.getCompareList().stream().anyMatch(c -> c.getTarget() == Compare.CompareTarget.VALUE);
     }
 
-    private QuotaManager manager(Client client, UsedQuotaHandler handler) {
-        QuotaManager quota = QuotaManager.builder(client).namespace(namespace).resource("GPU", handler).build();
-        closeables.add(quota);
-        return quota;
+    private QuotaManager gpuManager(Client client, UsedQuotaHandler handler) {
+        return closeLater(QuotaManager.builder(client).namespace(namespace).resource("GPU", handler).build());
     }
 
     /**

@@ -14,14 +14,9 @@ import io.woslo.testing.WithEtcd;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -29,24 +24,7 @@ import org.junit.jupiter.api.Test;
  * reservations re-read counters that are missing or older than the cache TTL.
  */
 @WithEtcd
-class QuotaRefreshIT {
-    private final String namespace = "/t-" + UUID.randomUUID();
-    private final String account = "acct-" + UUID.randomUUID();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-    private RawEtcd raw;
-
-    @BeforeEach
-    void setUp(Client client) {
-        raw = new RawEtcd(client, namespace);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeables) {
-            c.close();
-        }
-    }
-
+class QuotaRefreshIT extends QuotaItSupport {
     @Test
     void aRefreshWaitsForTheOpenReservationAndKeepsTheWorkItCommitted(EtcdCluster etcd) throws Exception {
         MutableHandler cpu = new MutableHandler(10, 20);
@@ -178,12 +156,6 @@ class QuotaRefreshIT {
             quota.prepareOccupying(account, Map.of("CPUC", 2L)).close();
             assertThat(raw.used(account, "CPUC")).as("created from the handler's 18, plus 2").isEqualTo(20);
         }
-    }
-
-    private QuotaManager manager(Client client, MutableHandler cpu) {
-        QuotaManager quota = QuotaManager.builder(client).namespace(namespace).resource("CPUA", cpu).build();
-        closeables.add(quota);
-        return quota;
     }
 
     private QuotaManager manager(Client client, MutableHandler cpu, MutableClock clock, Duration cacheTtl) {

@@ -25,8 +25,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,24 +32,7 @@ import org.junit.jupiter.api.Test;
  * lock, no false refusals, no hangs, nothing left behind by abandoned calls, no account made unavailable by a refresh.
  */
 @WithEtcd
-class QuotaSafetyIT {
-    private final String namespace = "/t-" + UUID.randomUUID();
-    private final String account = "acct-" + UUID.randomUUID();
-    private final List<AutoCloseable> closeables = new ArrayList<>();
-    private RawEtcd raw;
-
-    @BeforeEach
-    void setUp(Client client) {
-        raw = new RawEtcd(client, namespace);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (AutoCloseable c : closeables) {
-            c.close();
-        }
-    }
-
+class QuotaSafetyIT extends QuotaItSupport {
     /**
      * A refresh whose handler answers after the refresh's write lock has ended must not write the handler's figure
      * over a reservation made meanwhile under a valid read lock: etcd refuses the write, fenced by the lock entry.
@@ -309,11 +290,5 @@ class QuotaSafetyIT {
         RwLocks locks = RwLocks.builder(etcd.newClient()).namespace(namespace).build();
         closeables.add(locks);
         Await.until("the account lock in the expected state", () -> state.test(locks.inspect("quota/" + account)));
-    }
-
-    private QuotaManager manager(Client client, UsedQuotaHandler cpu) {
-        QuotaManager quota = QuotaManager.builder(client).namespace(namespace).resource("CPUA", cpu).build();
-        closeables.add(quota);
-        return quota;
     }
 }
