@@ -106,45 +106,158 @@ public final class CounterStore {
     public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
                                                           Map<String, VersionedCounter> snapshot, Fence fence,
                                                           Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
-        return update(account, resources, snapshot, fence, null, plan);
+        return update(account, resources, snapshot, fenced(fence, List.of()), plan);
     }
 
     /**
-     * {@link #update(String, Collection, Map, Fence, Function)} with one more guarded change in the same transaction
+     * {@link #update(String, Collection, Map, Fence, Function)} with more guarded changes in the same transaction
      * ({@code also}), made even when the plan changes no counter.
      */
     public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
-                                                          Map<String, VersionedCounter> snapshot, Fence fence, Also also,
+                                                          Map<String, VersionedCounter> snapshot, Fence fence,
+                                                          List<Also> also,
+                                                          Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
+        return update(account, resources, snapshot, fenced(fence, also), plan);
+    }
+
+    /**
+     * The general form: the counter compares and writes, plus whatever {@code guard} adds (its compares must hold,
+     * its writes go with the counters'). A failed compare of the guard fails the future with the guard's
+     * {@link Guard#failure}; a failed counter compare is a conflict, planned again on the else branch's values. A
+     * write whose answer was lost is settled by {@link Guard#settle}.
+     */
+    public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
+                                                          Map<String, VersionedCounter> snapshot, Guard guard,
                                                           Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
         long deadline = System.nanoTime() + opTimeout.toNanos();
         CompletableFuture<Map<String, VersionedCounter>> first = snapshot != null
                 ? CompletableFuture.completedFuture(snapshot)
                 : read(account, resources);
-        return first.thenCompose(current -> attempt(account, List.copyOf(resources), current, fence, also, plan,
-                deadline, 0));
+        return first.thenCompose(current -> attempt(account, List.copyOf(resources), current, guard, plan, deadline, 0));
     }
 
     /**
-     * A change made with a counter update, under a compare of its own (e.g. a stored reservation's record deleted as
-     * its amounts are given back, so that of two processes ending it, one does both and the other neither).
+     * What a counter write is conditioned on besides its counters (a lock entry, a stored reservation's record, an
+     * idempotency key), what it writes with them, and how a write whose answer was lost is settled. The operations
+     * must not name the counters' keys (etcd refuses a transaction that writes one key twice).
+     */
+    public interface Guard {
+        /** What must hold besides the counters' mod revisions. */
+        List<Cmp> compares();
+
+        /**
+         * What is written with the counters; {@code writeId} is unique to one attempt (a mark to settle it by), and
+         * {@code changed} names the counters the attempt writes.
+         */
+        List<Op> writes(String writeId, java.util.Set<String> changed);
+
+        /** What the else branch reads, to tell a failed guard from a counter conflict. */
+        List<Op> reads();
+
+        /**
+         * Given what {@link #reads()} returned after the transaction failed: the failure when this guard did not
+         * hold (nothing was written), or null when it held and the counters conflicted.
+         */
+        RuntimeException failure(List<GetResponse> reads, String what);
+
+        /**
+         * After the answer of the write marked {@code writeId} was lost: true when it landed, false when it did not
+         * and now never will. Fails when etcd cannot tell now.
+         */
+        CompletableFuture<Boolean> settle(String writeId);
+
+        /** Whether the write goes to etcd even when the plan changes no counter (it ends something). */
+        default boolean writesAlone() {
+            return false;
+        }
+    }
+
+    /**
+     * A change made with a counter update, under a compare of its own (e.g. an idempotency key written with the
+     * change it guards, so that a retry of the same request finds it and applies nothing twice).
      *
      * @param compare must hold too
      * @param write done with the counters
      * @param read read in the else branch
      * @param holds whether {@code compare} held, judged on what {@code read} returned
-     * @param whenNot the failure when it did not
+     * @param whenNot the failure when it did not, given what {@code read} returned
      */
     public record Also(Cmp compare, Op write, Op read, java.util.function.Predicate<List<KeyValue>> holds,
-                       java.util.function.Supplier<RuntimeException> whenNot) {
+                       Function<List<KeyValue>, RuntimeException> whenNot) {
+        /** The failure when this did not hold on {@code seen}, else null. */
+        public RuntimeException failure(List<KeyValue> seen) {
+            return holds.test(seen) ? null : whenNot.apply(seen);
+        }
+    }
+
+    /**
+     * The guard of a write under an account lock: the lock entry still the one granted, rewritten with the write's
+     * mark ({@link Fence#touch}), plus {@code also}; a lost write is settled by that mark ({@link #settle}).
+     */
+    public Guard fenced(Fence fence, List<Also> also) {
+        return new FencedGuard(fence, List.copyOf(also));
+    }
+
+    private final class FencedGuard implements Guard {
+        private final Fence fence;
+        private final List<Also> also;
+
+        FencedGuard(Fence fence, List<Also> also) {
+            this.fence = fence;
+            this.also = also;
+        }
+
+        @Override
+        public List<Cmp> compares() {
+            List<Cmp> out = new ArrayList<>(also.size() + 1);
+            out.add(fence.compare());
+            also.forEach(a -> out.add(a.compare()));
+            return out;
+        }
+
+        @Override
+        public List<Op> writes(String writeId, java.util.Set<String> changed) {
+            List<Op> out = new ArrayList<>(also.size() + 1);
+            out.add(fence.touch(writeId));
+            also.forEach(a -> out.add(a.write()));
+            return out;
+        }
+
+        @Override
+        public List<Op> reads() {
+            List<Op> out = new ArrayList<>(also.size() + 1);
+            out.add(fence.read());
+            also.forEach(a -> out.add(a.read()));
+            return out;
+        }
+
+        @Override
+        public RuntimeException failure(List<GetResponse> reads, String what) {
+            List<KeyValue> entry = reads.get(0).getKvs();
+            if (!fence.holds(entry.isEmpty() ? null : entry.get(0))) {
+                return fence.lost(what);
+            }
+            for (int i = 0; i < also.size(); i++) {
+                RuntimeException failure = also.get(i).failure(reads.get(i + 1).getKvs());
+                if (failure != null) {
+                    return failure;
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public CompletableFuture<Boolean> settle(String writeId) {
+            return settleByMark(fence, writeId);
+        }
     }
 
     private CompletableFuture<Map<String, Counter>> attempt(String account, List<String> resources,
-                                                            Map<String, VersionedCounter> current, Fence fence,
-                                                            Also also,
+                                                            Map<String, VersionedCounter> current, Guard guard,
                                                             Function<Map<String, VersionedCounter>, Map<String, Counter>> plan,
                                                             long deadline, int conflicts) {
         Map<String, Counter> changes = plan.apply(current);
-        if (changes.isEmpty() && also == null) {
+        if (changes.isEmpty() && !guard.writesAlone()) {
             return CompletableFuture.completedFuture(changes);
         }
         List<Cmp> compares = new ArrayList<>(resources.size() + 1);
@@ -163,14 +276,9 @@ public final class CounterStore {
                 .max()
                 .ifPresent(createdAt -> writes.add(accountIndexPut(account, createdAt))); // a counter created here
         String writeId = Long.toHexString(ThreadLocalRandom.current().nextLong());
-        compares.add(fence.compare());
-        writes.add(fence.touch(writeId));
-        reads.add(fence.read());
-        if (also != null) {
-            compares.add(also.compare());
-            writes.add(also.write());
-            reads.add(also.read());
-        }
+        compares.addAll(guard.compares());
+        writes.addAll(guard.writes(writeId, changes.keySet()));
+        reads.addAll(guard.reads());
         CompletableFuture<TxnResponse> txn = kv.txn()
                 .If(compares.toArray(Cmp[]::new))
                 .Then(writes.toArray(Op[]::new))
@@ -179,19 +287,16 @@ public final class CounterStore {
         String what = "an update of the counters of account '" + account + "'";
         return Futures.bounded(txn, writeTimeout, what)
                 .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EtcdUnavailableException
-                        ? resolve(new LostWrite(fence, writeId, what)).thenApply(landed -> null)
+                        ? resolve(new LostWrite(guard, writeId, what)).thenApply(landed -> null)
                         : CompletableFuture.failedFuture(error))
                 .thenCompose(response -> {
                     if (response == null || response.isSucceeded()) {
                         return CompletableFuture.completedFuture(changes);
                     }
                     List<GetResponse> gets = response.getGetResponses();
-                    List<KeyValue> entry = gets.get(resources.size()).getKvs();
-                    if (!fence.holds(entry.isEmpty() ? null : entry.get(0))) {
-                        return CompletableFuture.failedFuture(fence.lost(what));
-                    }
-                    if (also != null && !also.holds().test(gets.get(resources.size() + 1).getKvs())) {
-                        return CompletableFuture.failedFuture(also.whenNot().get());
+                    RuntimeException refused = guard.failure(gets.subList(resources.size(), gets.size()), what);
+                    if (refused != null) {
+                        return CompletableFuture.failedFuture(refused);
                     }
                     if (System.nanoTime() > deadline) {
                         return CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of account '"
@@ -202,23 +307,23 @@ public final class CounterStore {
                     int pause = ThreadLocalRandom.current().nextInt(1, Math.min(MAX_BACKOFF_MILLIS, 1 << Math.min(conflicts, 5)) + 1);
                     return CompletableFuture.supplyAsync(() -> fresh,
                                     CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS))
-                            .thenCompose(next -> attempt(account, resources, next, fence, also, plan, deadline,
+                            .thenCompose(next -> attempt(account, resources, next, guard, plan, deadline,
                                     conflicts + 1));
                 });
     }
 
     /**
-     * A fenced write whose answer never came: its fence, and the mark its touch left on the fence's entry.
+     * A guarded write whose answer never came: its guard, and the mark it carried.
      *
      * @param what how messages name the write
      */
-    public record LostWrite(Fence fence, String writeId, String what) {
+    public record LostWrite(Guard guard, String writeId, String what) {
     }
 
     /**
-     * After a fenced write got no answer: completes normally when the write landed, fails with
-     * {@link EtcdUnavailableException} when it did not and never will (its fence entry was removed first), and with
-     * {@link OutcomeUnknownException} (carrying the {@link LostWrite}) when etcd cannot tell us now.
+     * After a guarded write got no answer: completes normally when the write landed, fails with
+     * {@link EtcdUnavailableException} when it did not and never will, and with {@link OutcomeUnknownException}
+     * (carrying the {@link LostWrite}) when etcd cannot tell us now.
      */
     private CompletableFuture<Void> resolve(LostWrite lost) {
         return settle(lost).handle((landed, error) -> {
@@ -228,48 +333,57 @@ public final class CounterStore {
             }
             if (!landed) {
                 throw new EtcdUnavailableException("etcd did not answer " + lost.what() + " in time; it was not"
-                        + " applied and its lock was released", null);
+                        + " applied (and can no longer be)", null);
             }
             return null;
         });
     }
 
-    /**
-     * Tells whether a lost fenced write landed, and makes sure one that did not never will. One transaction tells and
-     * settles: if the fence entry carries the write's mark, it landed (true); if the entry is there without it, the
-     * entry is deleted, so that the write, fenced by it, can never land (false; the caller's lock is gone). If the
-     * entry has gone already (its lease ended), the write cannot land any more, and etcd's history of the entry says
-     * whether the mark was ever written. Fails when etcd does not answer in time.
-     */
+    /** Tells whether a lost guarded write landed, making sure one that did not never will ({@link Guard#settle}). */
     public CompletableFuture<Boolean> settle(LostWrite lost) {
-        Fence fence = lost.fence();
+        return lost.guard().settle(lost.writeId());
+    }
+
+    /**
+     * Settles a fenced write by its mark. One transaction tells and settles: if the fence entry carries the write's
+     * mark, it landed (true); if the entry is there without it, the entry is deleted, so that the write, fenced by it,
+     * can never land (false; the caller's lock is gone). If the entry has gone already (its lease ended), the write
+     * cannot land any more, and etcd's history of the entry says whether the mark was ever written. Fails when etcd
+     * does not answer in time.
+     */
+    private CompletableFuture<Boolean> settleByMark(Fence fence, String writeId) {
         ByteSequence entry = bytes(fence.entryKey());
         CompletableFuture<TxnResponse> txn = kv.txn()
-                .If(fence.compare(), new Cmp(entry, Cmp.Op.EQUAL, CmpTarget.value(fence.touchValue(lost.writeId()))))
+                .If(fence.compare(), new Cmp(entry, Cmp.Op.EQUAL, CmpTarget.value(fence.touchValue(writeId))))
                 .Then()
                 .Else(fence.read(), Op.delete(entry, io.etcd.jetcd.options.DeleteOption.DEFAULT))
                 .commit();
-        return Futures.bounded(txn, writeTimeout, "the settlement of " + lost.what()).thenCompose(response -> {
-            if (response.isSucceeded()) {
-                return CompletableFuture.completedFuture(true);
-            }
-            List<KeyValue> seen = response.getGetResponses().get(0).getKvs();
-            return fence.holds(seen.isEmpty() ? null : seen.get(0))
-                    ? CompletableFuture.completedFuture(false)
-                    : markedBeforeGone(lost);
-        });
+        return Futures.bounded(txn, writeTimeout, "the settlement of a write fenced by " + fence.entryKey())
+                .thenCompose(response -> {
+                    if (response.isSucceeded()) {
+                        return CompletableFuture.completedFuture(true);
+                    }
+                    List<KeyValue> seen = response.getGetResponses().get(0).getKvs();
+                    return fence.holds(seen.isEmpty() ? null : seen.get(0))
+                            ? CompletableFuture.completedFuture(false)
+                            : markedBeforeGone(fence, writeId);
+                });
     }
 
     /** Whether the gone fence entry carried the write's mark at some point, from etcd's history of the key. */
-    private CompletableFuture<Boolean> markedBeforeGone(LostWrite lost) {
-        Fence fence = lost.fence();
-        ByteSequence mark = fence.touchValue(lost.writeId());
+    private CompletableFuture<Boolean> markedBeforeGone(Fence fence, String writeId) {
+        ByteSequence mark = fence.touchValue(writeId);
         return KeyHistory.first(watches, bytes(fence.entryKey()), fence.createRevision(), event -> {
             if (event.getEventType() == WatchEvent.EventType.DELETE) {
                 return Optional.of(false); // the entry's end: no mark before it
             }
             return event.getKeyValue().getValue().equals(mark) ? Optional.of(true) : Optional.empty();
         }, writeTimeout, "a read of the history of " + fence.entryKey());
+    }
+
+    /** The bound on one guarded write and on its settlement (a quarter of the operation timeout). */
+    public Duration writeTimeout() {
+        return writeTimeout;
     }
 
     private static Map<String, VersionedCounter> fromElse(List<String> resources, List<GetResponse> gets) {

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
  * &lt;ns&gt;/accounts/&lt;account&gt;            account index JSON {"refreshedAt"}
  * &lt;ns&gt;/locks/&lt;key&gt;/&lt;entry&gt;          lock holders and waiters, each on its lease
  * &lt;ns&gt;/reservations/&lt;id&gt;             reservations made over HTTP
+ * &lt;ns&gt;/idempotency/&lt;key&gt;            the first outcome of a request sent with that Idempotency-Key
  * </pre>
  *
  * Account, resource and lock names are single path segments, percent-encoded with upper-case hex; RFC 3986
@@ -141,6 +142,11 @@ public final class KeyLayout {
     /** {@code <ns>/reservations/<id>} */
     public String reservationKey(String id) {
         return reservationsPrefix() + escape(id);
+    }
+
+    /** {@code <ns>/idempotency/<key>} */
+    public String idempotencyKey(String key) {
+        return namespace + "/idempotency/" + escape(key);
     }
 
     /** {@code <ns>/reservations/} */

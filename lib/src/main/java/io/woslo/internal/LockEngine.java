@@ -164,6 +164,30 @@ public final class LockEngine implements AutoCloseable {
                 });
     }
 
+    /**
+     * The caller is about to delete the entry of {@code acquisition} in a transaction of its own (one that ends a
+     * reservation with its counters): that delete is a release, not a loss.
+     */
+    public void releasing(Acquisition acquisition) {
+        if (acquisition.loss() != null) {
+            acquisition.loss().released();
+        }
+        if (acquisition.keepAlive() != null) {
+            acquisition.keepAlive().close();
+        }
+    }
+
+    /**
+     * The caller's transaction deleted the entry of {@code acquisition}: local waiters may look again, and a lease
+     * the acquisition had to itself is revoked in the background (it holds nothing any more).
+     */
+    public void deleted(Acquisition acquisition) {
+        localGone(acquisition.entryKey());
+        if (acquisition.ownsLease()) {
+            Futures.bounded(leases.revoke(acquisition.leaseId()), opTimeout, "a lease revoke").exceptionally(e -> null);
+        }
+    }
+
     /** Watches for {@code entryKey} (created at {@code createRevision}) to be gone; see {@link KeyGoneWatch}. */
     KeyGoneWatch watchGone(String entryKey, long createRevision, String name) {
         return KeyGoneWatch.start(watches, kv, timer, opTimeout, bytes(entryKey), createRevision, name);

@@ -102,7 +102,12 @@ final class FastReservations {
      * the request, or exceptionally ({@link QuotaExceededException}, {@link EtcdUnavailableException}).
      */
     CompletableFuture<QuotaManager.Reserved> reserve(String account, Map<String, Long> wanted) {
-        Request request = new Request(wanted, new CompletableFuture<>());
+        return reserve(account, wanted, null);
+    }
+
+    /** {@link #reserve(String, Map)} with more writes in the same transaction ({@code attachment}, may be null). */
+    CompletableFuture<QuotaManager.Reserved> reserve(String account, Map<String, Long> wanted, Attachment attachment) {
+        Request request = new Request(wanted, new CompletableFuture<>(), attachment);
         lanes.computeIfAbsent(account, Lane::new).submit(request);
         return request.result();
     }
@@ -112,7 +117,49 @@ final class FastReservations {
         return handedOver.sum();
     }
 
-    private record Request(Map<String, Long> wanted, CompletableFuture<QuotaManager.Reserved> result) {
+    /**
+     * What a request adds to its transaction besides its lock entry: a stored reservation's record, an idempotency
+     * claim. Its operations name keys of its own (never a counter or another request's key).
+     */
+    interface Attachment {
+        /** The most operations it adds to one branch of the transaction. */
+        int size();
+
+        /** What must hold too; when it does not, {@link #failure} says why. */
+        List<Cmp> compares();
+
+        /** Written with the request's lock entry {@code entryKey}, on the entry's lease. */
+        List<Op> writes(String entryKey, long leaseId);
+
+        /** Read in the else branch. */
+        List<Op> reads();
+
+        /** Given what {@link #reads()} returned: why this request's compares failed, or null when they held. */
+        RuntimeException failure(List<GetResponse> reads);
+
+        /** Deletes what {@link #writes} wrote: the undo of a request that landed after its caller was told it failed. */
+        List<Op> undo();
+
+        /**
+         * Whether a request whose answer was lost is left as it lands and its caller told the outcome is unknown
+         * (a caller with an idempotency key retries and learns it), rather than told "not applied" and undone.
+         */
+        boolean keptWhenLost();
+
+        /** The slow path's form: guarded changes of its fenced counter update, under the lock it took. */
+        List<io.woslo.internal.CounterStore.Also> underLock(Acquisition lock);
+    }
+
+    private record Request(Map<String, Long> wanted, CompletableFuture<QuotaManager.Reserved> result,
+                           Attachment attachment) {
+        /** Operations of the then branch: the lock entry and what the attachment writes. */
+        int weight() {
+            return 1 + (attachment == null ? 0 : attachment.size());
+        }
+
+        boolean keptWhenLost() {
+            return attachment != null && attachment.keptWhenLost();
+        }
     }
 
     /**
@@ -156,19 +203,23 @@ final class FastReservations {
         void drain() {
             List<Request> batch = new ArrayList<>();
             Set<String> resources = new LinkedHashSet<>();
+            int weight = 0;
             synchronized (this) {
-                // One entry per request plus one write per counter and a read: keep within etcd's 128 operations.
+                // Each request's entry and attachment, plus one write per counter and two reads: keep within etcd's
+                // 128 operations per branch.
                 while (!queue.isEmpty() && batch.size() < MAX_BATCH) {
                     Set<String> union = new LinkedHashSet<>(resources);
                     union.addAll(queue.peek().wanted().keySet());
-                    if (!batch.isEmpty() && union.size() + batch.size() + 2 > TxnCombiner.MAX_OPS) {
+                    int next = weight + queue.peek().weight();
+                    if (!batch.isEmpty() && union.size() + next + 2 > TxnCombiner.MAX_OPS) {
                         break;
                     }
                     resources.addAll(union);
+                    weight = next;
                     batch.add(queue.poll());
                 }
             }
-            if (resources.size() + batch.size() + 1 > TxnCombiner.MAX_OPS) { // one huge request: the slow path
+            if (resources.size() + weight + 2 > TxnCombiner.MAX_OPS) { // one huge request: the slow path
                 slowPath(batch);
                 next();
                 return;
@@ -212,7 +263,8 @@ final class FastReservations {
         /**
          * A transaction whose answer did not come in time may still land: jetcd holds calls made while etcd is
          * unreachable and sends them when it is back. Its callers were told it failed, so if it lands, or landed,
-         * its effect is undone: amounts given back, entries deleted. Until that is settled, this lane takes no new
+         * its effect is undone: amounts given back, entries (and what attachments wrote) deleted; requests kept when
+         * lost ({@link Attachment#keptWhenLost}) stay as they landed. Until that is settled, this lane takes no new
          * batch, so nothing in this process observes the phantom.
          */
         void settle(CompletableFuture<TxnResponse> txn, List<Request> fits, List<String> entries, long leaseId,
@@ -220,7 +272,19 @@ final class FastReservations {
             view = null;
             long failedAt = manager.nowMillis();
             Map<String, Long> amounts = new LinkedHashMap<>();
-            fits.forEach(r -> r.wanted().forEach((resource, amount) -> amounts.merge(resource, amount, Long::sum)));
+            List<String> undoneEntries = new ArrayList<>();
+            List<Op> undoOps = new ArrayList<>();
+            for (int i = 0; i < fits.size(); i++) {
+                Request request = fits.get(i);
+                if (request.keptWhenLost()) {
+                    continue;
+                }
+                request.wanted().forEach((resource, amount) -> amounts.merge(resource, amount, Long::sum));
+                undoneEntries.add(entries.get(i));
+                if (request.attachment() != null) {
+                    undoOps.addAll(request.attachment().undo());
+                }
+            }
             // Wait for jetcd's own answer a while (it sends a call it held once etcd is back); then settle it in etcd.
             settled = txn.copy().orTimeout(opTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
                     .handle((response, error) -> response)
@@ -229,16 +293,22 @@ final class FastReservations {
                             : Futures.retry(() -> withdraw(entries.get(0), compared, resources), SETTLE_ATTEMPTS,
                                     SETTLE_PAUSE, e -> e instanceof EtcdUnavailableException))
                     .thenCompose(revision -> {
-                        if (revision == 0) {
+                        if (revision == 0 || undoneEntries.isEmpty()) {
                             return CompletableFuture.<Void>completedFuture(null);
                         }
                         LOG.warn("a reservation of account '{}' reported as failed reached etcd late; undoing it", account);
-                        // Fenced by the entry that landed with it; counters refreshed since the failure already
+                        // Fenced by an entry that landed with it; counters refreshed since the failure already
                         // show the truth and are left alone.
-                        Acquisition landed = new Acquisition(lockKey, entries.get(0), false, leaseId, revision, null, false);
+                        Acquisition landed = new Acquisition(lockKey, undoneEntries.get(0), false, leaseId, revision,
+                                null, false);
                         return manager.release(account, amounts, failedAt, landed, false, Call.unbounded(),
                                         "undo of a late reservation")
-                                .thenCompose(v -> CompletableFuture.allOf(entries.stream()
+                                .thenCompose(v -> undoOps.isEmpty()
+                                        ? CompletableFuture.<Void>completedFuture(null)
+                                        : Futures.bounded(kv.txn().Then(undoOps.toArray(Op[]::new)).commit(),
+                                                opTimeout, "the undo of a late reservation's records")
+                                        .thenApply(r -> (Void) null))
+                                .thenCompose(v -> CompletableFuture.allOf(undoneEntries.stream()
                                         .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
                                         .toArray(CompletableFuture[]::new)));
                     })
@@ -390,7 +460,7 @@ final class FastReservations {
                     reads.add(Op.get(key, GetOption.DEFAULT));
                 }
                 PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
-                for (int i = 0; i < fits.size(); i++) {
+                for (Request request : fits) {
                     String entry = engine.newEntryKey(lockKey, false, leaseId);
                     entries.add(entry);
                     writes.add(Op.put(bytes(entry), LockEngine.entryValue(false,
@@ -401,6 +471,14 @@ final class FastReservations {
                 writes.add(writersCount());
                 reads.add(writersCount());
                 reads.add(accountRead());
+                for (int i = 0; i < fits.size(); i++) {
+                    Attachment attachment = fits.get(i).attachment();
+                    if (attachment != null) {
+                        compares.addAll(attachment.compares());
+                        writes.addAll(attachment.writes(entries.get(i), leaseId));
+                        reads.addAll(attachment.reads());
+                    }
+                }
                 TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(compares, writes, reads));
                 return txn.outcome()
                         .handle((outcome, error) -> {
@@ -410,7 +488,11 @@ final class FastReservations {
                                     return slowPath(batch);
                                 }
                                 settle(txn.raw(), fits, entries, leaseId, seen, resources);
-                                return CompletableFuture.<Void>failedFuture(Futures.unwrap(error));
+                                Throwable cause = Futures.unwrap(error);
+                                fits.stream().filter(Request::keptWhenLost).forEach(r -> r.result().completeExceptionally(
+                                        new OutcomeUnknownException("etcd did not answer a reservation of account '"
+                                                + account + "' in time; it may have been applied", cause)));
+                                return CompletableFuture.<Void>failedFuture(cause);
                             }
                             if (outcome.succeeded()) {
                                 granted(outcome.revision(), outcome.gets().get(0).getCount(), seen.accountRevision(),
@@ -418,8 +500,14 @@ final class FastReservations {
                                 refused.forEach((r, e) -> r.result().completeExceptionally(e));
                                 return CompletableFuture.<Void>completedFuture(null);
                             }
-                            // Our compares, or another part's in the same transaction, failed: plan again on what
-                            // the else branch read (unchanged counters simply go again).
+                            // Our compares, or another part's in the same transaction, failed: requests whose own
+                            // attachment failed get that answer; the others are planned again on what the else branch
+                            // read (unchanged counters simply go again).
+                            List<Request> again = withoutFailedAttachments(batch, fits,
+                                    outcome.gets().subList(resources.size() + 2, outcome.gets().size()));
+                            if (again.isEmpty()) {
+                                return CompletableFuture.<Void>completedFuture(null);
+                            }
                             manager.countConflict();
                             View fresh = see(fromElse(resources, seen, outcome.gets()),
                                     outcome.gets().get(resources.size()).getCount(),
@@ -431,10 +519,34 @@ final class FastReservations {
                                 return CompletableFuture.<Void>failedFuture(new EtcdUnavailableException("the counters of"
                                         + " account '" + account + "' stayed contended for " + opTimeout, null));
                             }
-                            return commit(batch, resources, fresh, limits, deadline);
+                            return commit(again, resources, fresh, limits, deadline);
                         })
                         .thenCompose(next -> next);
             });
+        }
+
+        /**
+         * The requests of {@code batch} to plan again after a failed transaction: all but those (among {@code fits},
+         * whose attachments' reads {@code reads} holds in order) whose own attachment failed; those are answered
+         * with its failure.
+         */
+        List<Request> withoutFailedAttachments(List<Request> batch, List<Request> fits, List<GetResponse> reads) {
+            List<Request> again = new ArrayList<>(batch);
+            int at = 0;
+            for (Request request : fits) {
+                Attachment attachment = request.attachment();
+                if (attachment == null) {
+                    continue;
+                }
+                int n = attachment.reads().size();
+                RuntimeException failure = attachment.failure(reads.subList(at, at + n));
+                at += n;
+                if (failure != null) {
+                    request.result().completeExceptionally(failure);
+                    again.remove(request);
+                }
+            }
+            return again;
         }
 
         void granted(long revision, long writers, long accountRevision, List<Request> fits, List<String> entries,

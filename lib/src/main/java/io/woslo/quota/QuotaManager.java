@@ -94,6 +94,8 @@ public final class QuotaManager implements AutoCloseable {
     public static final Duration DEFAULT_LOCK_LEASE_TIME = Duration.ofMinutes(1);
     public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_OVER_QUOTA_SCAN_INTERVAL = Duration.ofHours(24);
+    /** How long the first outcome of a request sent with an {@link IdempotencyKey} is kept. */
+    public static final Duration DEFAULT_IDEMPOTENCY_WINDOW = Duration.ofHours(24);
     /**
      * Most resources one manager takes: a reservation of all of them, with its lock entry, must fit one etcd
      * transaction (128 operations by default).
@@ -147,7 +149,9 @@ public final class QuotaManager implements AutoCloseable {
         this.locks = RwLocks.builder(b.client).namespace(b.namespace).operationTimeout(b.operationTimeout).build();
         this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout);
         this.counters = new CounterStore(b.client, layout, b.operationTimeout, conflicts);
-        this.stored = new StoredReservations(this, b.client, layout, b.operationTimeout, b.lockLeaseTime);
+        this.stored = new StoredReservations(this, b.client, layout, counters,
+                new Idempotency(b.client, layout, b.idempotencyWindow, b.operationTimeout), b.operationTimeout,
+                b.lockLeaseTime);
         this.fast = new FastReservations(this, b.client, layout, accountLocks, b.operationTimeout, b.lockLeaseTime,
                 this::isStale);
         this.handlers = Map.copyOf(b.handlers);
@@ -215,9 +219,7 @@ public final class QuotaManager implements AutoCloseable {
             return CompletableFuture.completedFuture(QuotaReservation.noop(this, account));
         }
         CompletableFuture<Reservation> reserved = etcdHealthy
-                ? fast.reserve(account, wanted)
-                        .thenCompose(r -> r != null ? CompletableFuture.completedFuture(r) : reserve(account, wanted, true))
-                        .thenApply(r -> (Reservation) new QuotaReservation(this, r))
+                ? reserve(account, wanted, null).thenApply(r -> (Reservation) new QuotaReservation(this, r))
                 : CompletableFuture.failedFuture(new EtcdUnavailableException(
                         "etcd failed its last health probe", null));
         CompletableFuture<Reservation> counted = reserved.thenApply(reservation -> {
@@ -347,12 +349,24 @@ public final class QuotaManager implements AutoCloseable {
     }
 
     /**
+     * Reserves on the fast path ({@link FastReservations}), or on the slow path when that hands the request over;
+     * {@code attachment} (may be null) is written in the reservation's transaction either way.
+     */
+    CompletableFuture<Reserved> reserve(String account, Map<String, Long> wanted,
+                                        FastReservations.Attachment attachment) {
+        return fast.reserve(account, wanted, attachment).thenCompose(r -> r != null
+                ? CompletableFuture.completedFuture(r)
+                : reserveSlowly(account, wanted, true, attachment));
+    }
+
+    /**
      * The slow path: takes the account's read lock (waiting for a refresh at most {@link #lockWait()}), reads the
      * counters and reserves with one fenced compare-and-swap. A stale counter is refreshed first only if the write
      * lock is free at once; staleness never makes a reservation wait. A missing counter is created from its
      * handler's figures in the reservation's own transaction.
      */
-    CompletableFuture<Reserved> reserve(String account, Map<String, Long> wanted, boolean mayRefresh) {
+    private CompletableFuture<Reserved> reserveSlowly(String account, Map<String, Long> wanted, boolean mayRefresh,
+                                                      FastReservations.Attachment attachment) {
         CompletableFuture<Map<String, Long>> quotas = queryAll(account, wanted.keySet(), UsedQuotaHandler::queryQuota);
         return lockAccount(account, false, lockWait()).thenCompose(lock -> counters.read(account, wanted.keySet())
                 .thenCompose(current -> {
@@ -360,7 +374,7 @@ public final class QuotaManager implements AutoCloseable {
                     if (!stale.isEmpty() && mayRefresh) {
                         return unlock(lock)
                                 .thenCompose(v -> refreshIfFree(account, stale))
-                                .thenCompose(refreshed -> reserve(account, wanted, false));
+                                .thenCompose(refreshed -> reserveSlowly(account, wanted, false, attachment));
                     }
                     List<String> missing = current.entrySet().stream()
                             .filter(e -> !e.getValue().exists()).map(Map.Entry::getKey).toList();
@@ -369,12 +383,17 @@ public final class QuotaManager implements AutoCloseable {
                             : queryAll(account, missing, UsedQuotaHandler::queryUsed);
                     return quotas.thenCombine(used, (limits, truth) -> Map.entry(limits, truth))
                             .thenCompose(figures -> counters.update(account, wanted.keySet(), current, Fence.of(lock),
+                                    attachment == null ? List.of() : attachment.underLock(lock),
                                     plan -> reservePlan(account, wanted, figures.getKey(), figures.getValue(), plan)))
                             .thenApply(written -> new Reserved(account, wanted, lock, clock.millis()));
                 })
                 .exceptionallyCompose(error -> {
                     if (Futures.unwrap(error) instanceof OutcomeUnknownException unknown
                             && unknown.lostWrite() != null) {
+                        if (attachment != null && attachment.keptWhenLost()) {
+                            keepLostReservation(lock, unknown.lostWrite());
+                            return CompletableFuture.failedFuture(unknown);
+                        }
                         settleLostReservation(account, wanted, lock, unknown.lostWrite(), clock.millis());
                         return CompletableFuture.failedFuture(new EtcdUnavailableException("etcd did not confirm the"
                                 + " reservation in time; if it landed, it is given back", unknown));
@@ -407,6 +426,103 @@ public final class QuotaManager implements AutoCloseable {
                     }
                     unlock(lock);
                 });
+    }
+
+    /**
+     * A slow-path reservation whose write was neither confirmed nor settled in time, and whose caller was told the
+     * outcome is unknown (it retries with its idempotency key to learn it): if it landed it stands, holding its lock
+     * until it is ended or its lease ends; if it did not, its lock is released.
+     */
+    private void keepLostReservation(Acquisition lock, CounterStore.LostWrite lost) {
+        Futures.retry(() -> counters.settle(lost), LOST_WRITE_ATTEMPTS, LOST_WRITE_PAUSE, e -> true)
+                .whenComplete((landed, e) -> {
+                    if (e == null && !landed) {
+                        unlock(lock); // surely not applied; when it cannot be told, the lock ends with its lease
+                    }
+                });
+    }
+
+    /**
+     * Ends a reservation held in memory, giving {@code giveBack} back: ONE transaction lowers the counters and deletes
+     * the reservation's lock entry, fenced by that entry ({@link EndGuard}). When the entry is gone already (its lease
+     * ended), the amounts are given back under a read lock of its own, skipping counters refreshed since the
+     * reservation. Nothing to give back is a plain release of the lock.
+     */
+    CompletableFuture<Void> commitHeld(String account, Map<String, Long> giveBack, Acquisition lock,
+                                       long reservedAtMillis, Call call) {
+        if (giveBack.isEmpty()) {
+            return unlock(lock);
+        }
+        if (!call.beginWrite()) {
+            return CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the commit of a reservation"));
+        }
+        accountLocks.releasing(lock);
+        EndGuard guard = new EndGuard(client, layout, counters.writeTimeout(), account, giveBack.keySet(), null,
+                Fence.of(lock), lock.entryKey(), lock.revision(), null);
+        return counters.update(account, giveBack.keySet(), null, guard, seen -> lowerPlan(account, giveBack, seen))
+                .thenAccept(written -> accountLocks.deleted(lock))
+                .exceptionallyCompose(error -> Futures.unwrap(error) instanceof LockLostException
+                        ? release(account, giveBack, reservedAtMillis, null, false, call, "commit")
+                        : CompletableFuture.failedFuture(error));
+    }
+
+    /**
+     * Moves a held lock entry to a lease of its own of {@code by}, so the lock lives at least that long from now.
+     * The transaction compares the entry's mod revision: an answer that was lost is settled by rewriting the entry
+     * unchanged (then it can never land). Completes with the acquisition on its new lease.
+     */
+    CompletableFuture<Acquisition> extendHeld(Acquisition lock, Duration by) {
+        ByteSequence entry = bytes(lock.entryKey());
+        String what = "the extension of lock entry " + lock.entryKey();
+        return Futures.bounded(client.getKVClient().get(entry), operationTimeout, "a read of " + lock.entryKey())
+                .thenCompose(got -> {
+                    if (got.getKvs().isEmpty() || got.getKvs().get(0).getCreateRevision() != lock.revision()) {
+                        return CompletableFuture.failedFuture(Fence.of(lock).lost(what));
+                    }
+                    io.etcd.jetcd.KeyValue now = got.getKvs().get(0);
+                    return Futures.bounded(client.getLeaseClient().grant((by.toMillis() + 999) / 1000),
+                                    operationTimeout, "a lease grant for " + what)
+                            .thenCompose(grant -> moveEntry(lock, now, grant.getID(), what));
+                });
+    }
+
+    private CompletableFuture<Acquisition> moveEntry(Acquisition lock, io.etcd.jetcd.KeyValue entry, long lease,
+                                                     String what) {
+        Cmp unchanged = new Cmp(entry.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(entry.getModRevision()));
+        Op read = Op.get(entry.getKey(), GetOption.builder().withKeysOnly(true).build());
+        CompletableFuture<Boolean> moved = Futures.bounded(client.getKVClient().txn().If(unchanged)
+                        .Then(Op.put(entry.getKey(), entry.getValue(), PutOption.builder().withLeaseId(lease).build()))
+                        .Else(read).commit(), counters.writeTimeout(), what)
+                .thenApply(response -> response.isSucceeded() || movedTo(lock, lease, response, what))
+                .exceptionallyCompose(error -> !(Futures.unwrap(error) instanceof EtcdUnavailableException)
+                        ? CompletableFuture.failedFuture(error)
+                        // The answer was lost: rewrite the entry as it was, so that the move can never land now.
+                        : Futures.bounded(client.getKVClient().txn().If(unchanged)
+                                        .Then(Op.put(entry.getKey(), entry.getValue(),
+                                                PutOption.builder().withLeaseId(entry.getLease()).build()))
+                                        .Else(read).commit(), counters.writeTimeout(), "the settlement of " + what)
+                                .thenApply(response -> !response.isSucceeded() && movedTo(lock, lease, response, what)));
+        return moved.handle((landed, error) -> {
+            if (error == null && landed) {
+                accountLocks.releasing(lock); // its loss signal counted the old lease
+                return new Acquisition(lock.lockKey(), lock.entryKey(), lock.write(), lease, lock.revision(), null,
+                        true);
+            }
+            Futures.bounded(client.getLeaseClient().revoke(lease), operationTimeout, "a lease revoke")
+                    .exceptionally(e -> null);
+            throw new CompletionException(error != null ? Futures.unwrap(error) : new EtcdUnavailableException(what
+                    + " was not applied (the entry changed meanwhile, or etcd did not answer in time); the lock keeps"
+                    + " its lease", null));
+        });
+    }
+
+    /** After a failed compare: whether the entry is on {@code lease} now; fails when the entry is gone. */
+    private static boolean movedTo(Acquisition lock, long lease, io.etcd.jetcd.kv.TxnResponse response, String what) {
+        List<io.etcd.jetcd.KeyValue> seen = response.getGetResponses().get(0).getKvs();
+        if (seen.isEmpty() || seen.get(0).getCreateRevision() != lock.revision()) {
+            throw Fence.of(lock).lost(what);
+        }
+        return seen.get(0).getLease() == lease;
     }
 
     /** Refreshes {@code resources} if the account's write lock can be taken at once; otherwise leaves them. */
@@ -473,30 +589,48 @@ public final class QuotaManager implements AutoCloseable {
     /**
      * Like {@link #prepareOccupyingAsync}, but the reservation is kept in etcd under a new id rather than in this
      * process, so that any process can end it with {@link #finishStoredAsync} or {@link #rollbackStoredAsync}: the
-     * HTTP reservation API. It ends by itself when the lock lease time passes.
+     * HTTP reservation API. It ends by itself when the lock lease time passes (its lease may outlive
+     * {@code expiresAt} by up to two seconds).
      */
     public CompletableFuture<StoredReservation> prepareStoredAsync(String account, Map<String, Long> requirement) {
+        return prepareStoredAsync(account, requirement, null);
+    }
+
+    /**
+     * {@link #prepareStoredAsync(String, Map)} sent with an idempotency key (may be null): within the idempotency
+     * window, the same key and request answer the reservation first made, and make no other. With a key, a
+     * reservation whose outcome etcd did not confirm in time fails with {@link QuotaOutcomeUnknownException} and is
+     * left as it lands: sending it again with the same key tells which it was.
+     */
+    public CompletableFuture<StoredReservation> prepareStoredAsync(String account, Map<String, Long> requirement,
+                                                                   IdempotencyKey key) {
         Requirements.account(account);
         Map<String, Long> wanted = Requirements.amounts("requirement", requirement, handlers.keySet());
         boolean noop = wanted.isEmpty() || !quotaEnabled.test(account);
         CompletableFuture<StoredReservation> made = etcdHealthy || noop
-                ? stored.create(account, wanted, noop)
+                ? stored.create(account, wanted, noop, key)
                 : CompletableFuture.failedFuture(new EtcdUnavailableException("etcd failed its last health probe", null));
         CompletableFuture<StoredReservation> counted = made.thenApply(reservation -> {
             metrics.reservation(noop ? "noop" : "reserved");
             return reservation;
         });
-        // The caller gets the deliver'd future itself, so that cancelling it gives back a reservation landing later.
-        return deliver(new Call(), counted, "a stored reservation for account '" + account + "'",
-                abandoned -> stored.end(abandoned.id(), true, Call.unbounded()).exceptionally(e -> {
-                    LOG.warn("could not give back the abandoned reservation {}: {}", abandoned.id(),
+        Call call = new Call();
+        java.util.function.Consumer<StoredReservation> abandoned = late -> stored.end(late.id(), Map.of(), null,
+                Call.unbounded()).exceptionally(e -> {
+                    LOG.warn("could not give back the abandoned reservation {}: {}", late.id(),
                             Futures.unwrap(e).getMessage());
                     return false;
-                }),
-                cause -> {
-                    metrics.reservation(cause instanceof QuotaExceededException ? "exceeded" : "unavailable");
-                    throw new CompletionException(cause);
                 });
+        if (key != null) {
+            call.beginWrite(); // a deadline is "outcome unknown": a retry with the key tells
+            abandoned = late -> LOG.info("reservation {} (idempotency key '{}') landed after its caller stopped"
+                    + " waiting; it stands until ended or expired", late.id(), key.key());
+        }
+        // The caller gets the deliver'd future itself, so that cancelling it gives back a reservation landing later.
+        return deliver(call, counted, "a stored reservation for account '" + account + "'", abandoned, cause -> {
+            metrics.reservation(cause instanceof QuotaExceededException ? "exceeded" : "unavailable");
+            throw new CompletionException(cause);
+        });
     }
 
     /** A stored reservation by id, empty when unknown or ended. */
@@ -509,18 +643,47 @@ public final class QuotaManager implements AutoCloseable {
      * several processes ending one reservation at once, exactly one gets true.
      */
     public CompletableFuture<Boolean> finishStoredAsync(String id) {
+        return finishStoredAsync(id, null, null);
+    }
+
+    /**
+     * Ends a stored reservation keeping {@code keep} of its amounts (null: all; resources not named go back
+     * entirely) and giving the rest back, in one transaction; with an idempotency key (may be null). False when it
+     * is unknown or ended.
+     *
+     * @throws IllegalArgumentException (as the future's failure) when {@code keep} names a resource not reserved or
+     *                                  more than was reserved; nothing changes then
+     */
+    public CompletableFuture<Boolean> finishStoredAsync(String id, Map<String, Long> keep, IdempotencyKey key) {
         String checked = StoredReservations.requireId(id);
-        return deliverChange("the end of reservation " + id, call -> stored.end(checked, false, call));
+        return deliverChange("the end of reservation " + id, call -> stored.end(checked, keep, key, call));
     }
 
     /**
      * Gives back a stored reservation's amounts and ends it. False when it is unknown or ended. Fails with
      * {@link QuotaOutcomeUnknownException} when etcd did not confirm it in time: a retry then answers false if the
-     * first attempt did land.
+     * first attempt did land (or, with the same idempotency key, true).
      */
     public CompletableFuture<Boolean> rollbackStoredAsync(String id) {
+        return rollbackStoredAsync(id, null);
+    }
+
+    /** {@link #rollbackStoredAsync(String)} with an idempotency key (may be null). */
+    public CompletableFuture<Boolean> rollbackStoredAsync(String id, IdempotencyKey key) {
         String checked = StoredReservations.requireId(id);
-        return deliverChange("the rollback of reservation " + id, call -> stored.end(checked, true, call));
+        return deliverChange("the rollback of reservation " + id, call -> stored.end(checked, Map.of(), key, call));
+    }
+
+    /**
+     * Makes a stored reservation (its record and its lock) live at least {@code by} from now; never shortens it.
+     * Empty when it is unknown or ended. Safe to repeat.
+     *
+     * @throws IllegalArgumentException for an extension that is not positive or longer than a day
+     */
+    public CompletableFuture<Optional<StoredReservation>> extendStoredAsync(String id, Duration by) {
+        String checked = StoredReservations.requireId(id);
+        Requirements.extension(by, StoredReservations.MAX_EXTENSION);
+        return deliver(stored.extend(checked, by), "the extension of reservation " + id, null);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -540,13 +703,21 @@ public final class QuotaManager implements AutoCloseable {
      * the change in time and it may still land: do not simply call it again then.
      */
     public CompletableFuture<Void> cleanUsedAsync(String account, Map<String, Long> amounts) {
+        return cleanUsedAsync(account, amounts, null);
+    }
+
+    /**
+     * {@link #cleanUsedAsync(String, Map)} with an idempotency key (may be null): within the idempotency window the
+     * same key and request apply nothing again.
+     */
+    public CompletableFuture<Void> cleanUsedAsync(String account, Map<String, Long> amounts, IdempotencyKey key) {
         Requirements.account(account);
         Map<String, Long> released = Requirements.amounts("amounts", amounts, handlers.keySet());
         if (released.isEmpty() || !quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(null);
         }
-        return deliverChange("cleanUsed of account '" + account + "'",
-                call -> release(account, released, Long.MAX_VALUE, null, true, call, "cleanUsed"));
+        return deliverChange("cleanUsed of account '" + account + "'", call -> releaseOnce(account, released,
+                Long.MAX_VALUE, true, call, key, "cleanUsed"));
     }
 
     /**
@@ -564,14 +735,29 @@ public final class QuotaManager implements AutoCloseable {
 
     /** {@link #rollback(String, Map, Instant)} without blocking. */
     public CompletableFuture<Void> rollbackAsync(String account, Map<String, Long> amounts, Instant errorTime) {
+        return rollbackAsync(account, amounts, errorTime, null);
+    }
+
+    /** {@link #rollbackAsync(String, Map, Instant)} with an idempotency key (may be null). */
+    public CompletableFuture<Void> rollbackAsync(String account, Map<String, Long> amounts, Instant errorTime,
+                                                 IdempotencyKey key) {
         Requirements.account(account);
         Map<String, Long> released = Requirements.amounts("amounts", amounts, handlers.keySet());
         Requirements.errorTime(errorTime, clock);
         if (released.isEmpty() || !quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(null);
         }
-        return deliverChange("a rollback of account '" + account + "'",
-                call -> release(account, released, errorTime.toEpochMilli(), null, false, call, "rollback"));
+        return deliverChange("a rollback of account '" + account + "'", call -> releaseOnce(account, released,
+                errorTime.toEpochMilli(), false, call, key, "rollback"));
+    }
+
+    /** A release sent with an idempotency key (may be null): its claim goes in the release's transaction. */
+    private CompletableFuture<Void> releaseOnce(String account, Map<String, Long> amounts, long skipRefreshedAfter,
+                                                boolean createMissing, Call call, IdempotencyKey key, String what) {
+        CompletableFuture<Void> work = stored.idempotency().claim(key, Map.of("applied", true))
+                .thenCompose(claim -> release(account, amounts, skipRefreshedAfter, null, createMissing, call,
+                        claim == null ? List.of() : List.of(claim.also()), what));
+        return Idempotency.replayed(work, outcome -> null);
     }
 
     /**
@@ -582,12 +768,12 @@ public final class QuotaManager implements AutoCloseable {
      */
     CompletableFuture<Void> release(String account, Map<String, Long> amounts, long skipRefreshedAfterMillis,
                                     Acquisition heldLock, boolean createMissing, Call call, String what) {
-        return release(account, amounts, skipRefreshedAfterMillis, heldLock, createMissing, call, null, what);
+        return release(account, amounts, skipRefreshedAfterMillis, heldLock, createMissing, call, List.of(), what);
     }
 
-    /** {@link #release} with one more guarded change in the same transaction ({@link CounterStore.Also}). */
+    /** {@link #release} with more guarded changes in the same transaction ({@link CounterStore.Also}). */
     CompletableFuture<Void> release(String account, Map<String, Long> amounts, long skipRefreshedAfterMillis,
-                                    Acquisition heldLock, boolean createMissing, Call call, CounterStore.Also also,
+                                    Acquisition heldLock, boolean createMissing, Call call, List<CounterStore.Also> also,
                                     String what) {
         java.util.function.Function<Acquisition, CompletableFuture<Map<String, Counter>>> change = lock -> counters
                 .read(account, amounts.keySet())
@@ -608,6 +794,11 @@ public final class QuotaManager implements AutoCloseable {
                         : CompletableFuture.failedFuture(error))
                 : withReadLock(account, change);
         return done.thenAccept(written -> LOG.debug("{} for account '{}' lowered {}", what, account, written.keySet()));
+    }
+
+    /** Lowers each counter by {@code amounts} (a held read lock: nothing refreshed since); missing ones are skipped. */
+    Map<String, Counter> lowerPlan(String account, Map<String, Long> amounts, Map<String, VersionedCounter> current) {
+        return releasePlan(account, amounts, current, Long.MAX_VALUE, Map.of());
     }
 
     private Map<String, Counter> releasePlan(String account, Map<String, Long> amounts,
@@ -1046,7 +1237,7 @@ public final class QuotaManager implements AutoCloseable {
         });
     }
 
-    private <T> CompletableFuture<T> withReadLock(String account, Function<Acquisition, CompletableFuture<T>> work) {
+    <T> CompletableFuture<T> withReadLock(String account, Function<Acquisition, CompletableFuture<T>> work) {
         return lockAccount(account, false, lockWait()).thenCompose(lock -> work.apply(lock)
                 .handle((result, error) -> unlock(lock).thenCompose(v -> error == null
                         ? CompletableFuture.completedFuture(result)
@@ -1184,6 +1375,7 @@ public final class QuotaManager implements AutoCloseable {
         private Duration lockLeaseTime = DEFAULT_LOCK_LEASE_TIME;
         private Duration operationTimeout = DEFAULT_OPERATION_TIMEOUT;
         private Duration overQuotaScanInterval = DEFAULT_OVER_QUOTA_SCAN_INTERVAL;
+        private Duration idempotencyWindow = DEFAULT_IDEMPOTENCY_WINDOW;
         private Predicate<String> quotaEnabled = account -> true;
         private FailureMode failureMode = FailureMode.CLOSED;
         private Clock clock = Clock.systemUTC();
@@ -1253,6 +1445,19 @@ public final class QuotaManager implements AutoCloseable {
         /** How often {@link #initResourceQuotaData} scans for accounts over quota, default 24 hours. */
         public Builder overQuotaScanInterval(Duration interval) {
             this.overQuotaScanInterval = positive("overQuotaScanInterval", interval);
+            return this;
+        }
+
+        /**
+         * How long the first outcome of a change sent with an {@link IdempotencyKey} is kept, default 24 hours (at
+         * least 1 second).
+         */
+        public Builder idempotencyWindow(Duration window) {
+            positive("idempotencyWindow", window);
+            if (window.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("idempotencyWindow must be at least 1 second, got " + window);
+            }
+            this.idempotencyWindow = window;
             return this;
         }
 

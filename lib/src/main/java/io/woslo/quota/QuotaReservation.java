@@ -12,7 +12,8 @@ final class QuotaReservation implements Reservation {
     private final QuotaManager manager;
     private final String account;
     private final Map<String, Long> amounts;
-    private final Acquisition readLock;
+    /** The account's read lock, replaced when an extension moves it to a lease of its own; null for a no-op. */
+    private final java.util.concurrent.atomic.AtomicReference<Acquisition> readLock;
     private final long reservedAtMillis;
     private final AtomicBoolean rolledBack = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -27,7 +28,7 @@ final class QuotaReservation implements Reservation {
         this.manager = manager;
         this.account = account;
         this.amounts = Map.copyOf(amounts);
-        this.readLock = readLock;
+        this.readLock = new java.util.concurrent.atomic.AtomicReference<>(readLock);
         this.reservedAtMillis = reservedAtMillis;
     }
 
@@ -52,12 +53,12 @@ final class QuotaReservation implements Reservation {
 
     @Override
     public CompletableFuture<Void> rollbackAsync() {
-        if (readLock == null || !rolledBack.compareAndSet(false, true)) {
+        if (readLock.get() == null || !rolledBack.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
         // While the read lock is held no refresh can run, so nothing is skipped, and the change is fenced by that
         // lock; after close, counters refreshed since the reservation already reflect the truth and are left alone.
-        Acquisition lock = closed.get() ? null : readLock;
+        Acquisition lock = closed.get() ? null : readLock.get();
         // A rollback that surely did not apply may be tried again; one whose outcome is unknown may not. The caller
         // gets deliverChange's own future, so that an interrupt tells "not applied" from "unknown".
         return manager.deliverChange("the rollback of " + this, call -> manager
@@ -76,12 +77,60 @@ final class QuotaReservation implements Reservation {
 
     @Override
     public CompletableFuture<Void> closeAsync() {
-        if (readLock == null || !closed.compareAndSet(false, true)) {
+        if (readLock.get() == null || !closed.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
         // Not bounded by a deadline of its own: the release is (by the operation timeout), and it never fails; a lock
         // entry that could not be removed ends with its lease.
-        return manager.handOff(manager.unlock(readLock));
+        return manager.handOff(manager.unlock(readLock.get()));
+    }
+
+    @Override
+    public void commit(Map<String, Long> actual) {
+        QuotaManager.join(commitAsync(actual));
+    }
+
+    @Override
+    public CompletableFuture<Void> commitAsync(Map<String, Long> actual) {
+        if (readLock.get() == null) {
+            if (actual == null) {
+                throw new IllegalArgumentException("the amounts kept of " + this + " must not be null");
+            }
+            return CompletableFuture.completedFuture(null); // it reserved nothing, so nothing goes back
+        }
+        Map<String, Long> giveBack = Requirements.givenBack("the reservation " + this, amounts, actual);
+        if (rolledBack.get() || !closed.compareAndSet(false, true)) {
+            throw new IllegalStateException(this + " has already ended (closed, committed or rolled back)");
+        }
+        rolledBack.set(true);
+        // A commit that surely did not apply leaves the reservation as it was: it may be committed again (or closed).
+        return manager.deliverChange("the commit of " + this, call -> manager
+                .commitHeld(account, giveBack, readLock.get(), reservedAtMillis, call)
+                .whenComplete((v, error) -> {
+                    if (error != null && !(Futures.unwrap(error) instanceof OutcomeUnknownException)) {
+                        rolledBack.set(false);
+                        closed.set(false);
+                    }
+                }));
+    }
+
+    @Override
+    public void extend(java.time.Duration duration) {
+        QuotaManager.join(extendAsync(duration));
+    }
+
+    @Override
+    public CompletableFuture<Void> extendAsync(java.time.Duration duration) {
+        Requirements.extension(duration, StoredReservations.MAX_EXTENSION);
+        Acquisition lock = readLock.get();
+        if (lock == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        if (closed.get()) {
+            throw new IllegalStateException(this + " has already ended");
+        }
+        return manager.deliver(manager.extendHeld(lock, duration).thenAccept(moved -> readLock.set(moved)),
+                "the extension of " + this, null);
     }
 
     @Override

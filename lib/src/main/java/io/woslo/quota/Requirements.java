@@ -86,4 +86,55 @@ final class Requirements {
         }
         return errorTime;
     }
+    /**
+     * Checks the amounts a caller keeps of a reservation ({@code what} names it in messages): each names a resource
+     * the reservation holds, is not negative and at most what was reserved. Returns what goes back, by resource (the
+     * non-zero differences; resources not kept go back entirely).
+     */
+    static Map<String, Long> givenBack(String what, Map<String, Long> reserved, Map<String, Long> keep) {
+        kept(what, reserved, keep);
+        Map<String, Long> out = new LinkedHashMap<>();
+        reserved.forEach((resource, amount) -> {
+            long back = amount - keep.getOrDefault(resource, 0L);
+            if (back > 0) {
+                out.put(resource, back);
+            }
+        });
+        return out;
+    }
+
+    /** The checks of {@link #givenBack}. */
+    static void kept(String what, Map<String, Long> reserved, Map<String, Long> keep) {
+        if (keep == null) {
+            throw new IllegalArgumentException("the amounts kept of " + what + " must not be null");
+        }
+        keep.forEach((resource, amount) -> {
+            if (resource == null) {
+                throw new IllegalArgumentException("the amounts kept of " + what + " name a null resource");
+            }
+            if (amount == null || amount < 0) {
+                throw new IllegalArgumentException("the amount kept of resource '" + resource + "' of " + what
+                        + " must be a whole number of at least 0, got " + amount);
+            }
+            long held = reserved.getOrDefault(resource, 0L);
+            if (amount > held) {
+                throw new IllegalArgumentException(held == 0 && !reserved.containsKey(resource)
+                        ? what + " did not reserve resource '" + resource + "' (it reserved " + reserved
+                                + "), so it cannot keep " + amount + " of it"
+                        : "cannot keep " + amount + " of resource '" + resource + "': " + what + " reserved only "
+                                + held);
+            }
+        });
+    }
+
+    /** Checks the length of an extension. */
+    static Duration extension(Duration by, Duration max) {
+        if (by == null) {
+            throw new IllegalArgumentException("the extension must not be null");
+        }
+        if (by.isNegative() || by.isZero() || by.compareTo(max) > 0) {
+            throw new IllegalArgumentException("an extension must be positive and at most " + max + ", got " + by);
+        }
+        return by;
+    }
 }

@@ -37,6 +37,36 @@ public interface Reservation extends AutoCloseable {
     /** {@link #rollback()} without blocking. */
     CompletableFuture<Void> rollbackAsync();
 
+    /**
+     * Ends the reservation keeping only {@code actual} of its amounts (each at most what was reserved; resources not
+     * named go back entirely) and giving the rest back, in the same etcd transaction that releases the account's read
+     * lock. For work that used less than it reserved. After it, {@link #close()} and {@link #rollback()} do nothing.
+     * A reservation that changed nothing (quota off) just ends.
+     *
+     * @throws IllegalArgumentException when {@code actual} names a resource not reserved or more than was reserved;
+     *                                  nothing changes then
+     * @throws IllegalStateException when the reservation was already closed, committed or rolled back
+     * @throws QuotaOutcomeUnknownException when etcd did not confirm it in time (do not commit again blindly)
+     */
+    void commit(Map<String, Long> actual);
+
+    /** {@link #commit(Map)} without blocking; argument and state errors are thrown at once. */
+    CompletableFuture<Void> commitAsync(Map<String, Long> actual);
+
+    /**
+     * Makes the reservation's read lock live at least {@code duration} from now (its lease is replaced by one of its
+     * own), for work longer than the lock lease time. Never shortens it.
+     *
+     * @throws IllegalArgumentException for a duration that is not positive or longer than a day
+     * @throws IllegalStateException when the reservation has ended
+     * @throws QuotaUnavailableException when the lock is already lost, or etcd did not confirm in time (the lock
+     *                                   keeps its old lease; try again)
+     */
+    void extend(java.time.Duration duration);
+
+    /** {@link #extend(java.time.Duration)} without blocking. */
+    CompletableFuture<Void> extendAsync(java.time.Duration duration);
+
     /** Releases the account's read lock. Once: a second call does nothing. */
     @Override
     void close();

@@ -3,173 +3,385 @@ package io.woslo.quota;
 import static io.woslo.internal.Json.bytes;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Lease;
+import io.etcd.jetcd.kv.GetResponse;
+import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Cmp;
 import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.DeleteOption;
+import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
+import io.woslo.internal.Acquisition;
 import io.woslo.internal.CounterStore;
+import io.woslo.internal.EtcdUnavailableException;
+import io.woslo.internal.Fence;
 import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
+import io.woslo.internal.LockEngine;
+import io.woslo.internal.LockLostException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Reservations kept in etcd by id: the record sits on the lease of the account read lock the reservation holds.
+ * Reservations kept in etcd by id ({@code <ns>/reservations/<id>}), so that any process can end them: the HTTP
+ * reservation API.
  *
- * <p>Ending one (finish or rollback) first deletes the record in a transaction that compares its create revision,
- * so of two processes racing to end the same reservation exactly one wins; the winner then gives back the amounts
- * (for a rollback; the read lock still stands, so no refresh can interleave) and revokes the lease, which frees the
- * lock.
+ * <p><b>Making one</b> is a fast-path reservation ({@link FastReservations}) whose transaction also writes the record,
+ * on the lease of the account read-lock entry it creates (a pooled lease: no grant per reservation), and the
+ * request's idempotency record when it has a key. On the slow path the record goes in the fenced counter update.
+ *
+ * <p><b>Ending one</b> (finish, commit of part, rollback) is ONE transaction ({@link EndGuard}): it compares the
+ * record's mod revision and, when counters change, the lock entry that fences them; it gives back what is not kept,
+ * deletes the record and the entry, and writes the idempotency record. Of two processes ending one reservation,
+ * exactly one commits; the other finds the record gone. An extension moves the record and the entry to a new lease.
  */
 final class StoredReservations {
     private static final String NOOP_PREFIX = "noop-";
+    /** The longest one extension may ask for. */
+    static final Duration MAX_EXTENSION = Duration.ofDays(1);
 
     private final QuotaManager manager;
+    private final io.etcd.jetcd.Client client;
     private final KV kv;
     private final Lease leases;
     private final KeyLayout layout;
+    private final CounterStore counters;
+    private final Idempotency idempotency;
     private final Duration opTimeout;
     private final Duration leaseTime;
 
-    StoredReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, Duration opTimeout,
-                       Duration leaseTime) {
+    StoredReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, CounterStore counters,
+                       Idempotency idempotency, Duration opTimeout, Duration leaseTime) {
         this.manager = manager;
+        this.client = client;
         this.kv = client.getKVClient();
         this.leases = client.getLeaseClient();
         this.layout = layout;
+        this.counters = counters;
+        this.idempotency = idempotency;
         this.opTimeout = opTimeout;
         this.leaseTime = leaseTime;
     }
 
-    /**
-     * The stored form: {@code {"account","resources","reservedAt","expiresAt","lease","entry","entryRevision"}}; the
-     * last two name the read-lock entry that fences the reservation's rollback.
-     */
-    @JsonIgnoreProperties(ignoreUnknown = true)
-    record Stored(String account, Map<String, Long> resources, long reservedAt, long expiresAt, long lease,
-                  String entry, long entryRevision) {
+    /** The idempotency records, shared with the manager's releases. */
+    Idempotency idempotency() {
+        return idempotency;
     }
 
-    CompletableFuture<StoredReservation> create(String account, Map<String, Long> wanted, boolean noop) {
+    /**
+     * The stored form: {@code {"account","resources","reservedAt","expiresAt","entry","entryRevision"}}; the last two
+     * name the read-lock entry the reservation holds, which fences the counters it gives back. An
+     * {@code entryRevision} of 0 means the record's own create revision (record and entry written together).
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Stored(String account, Map<String, Long> resources, long reservedAt, long expiresAt, String entry,
+                  long entryRevision) {
+        long entryRevision(KeyValue record) {
+            return entryRevision != 0 ? entryRevision : record.getCreateRevision();
+        }
+
+        StoredReservation reservation(String id) {
+            return new StoredReservation(id, account, resources, reservedAt, expiresAt);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Making one
+
+    CompletableFuture<StoredReservation> create(String account, Map<String, Long> wanted, boolean noop,
+                                                IdempotencyKey key) {
         if (noop) {
             return CompletableFuture.completedFuture(new StoredReservation(noopId(), account, Map.of(), 0, 0));
         }
-        String id = UUID.randomUUID().toString();
-        return manager.reserve(account, wanted, true).thenCompose(reserved -> {
-            long expiresAt = reserved.reservedAtMillis() + leaseTime.toMillis();
-            Stored stored = new Stored(account, reserved.amounts(), reserved.reservedAtMillis(), expiresAt,
-                    reserved.lock().leaseId(), reserved.lock().entryKey(), reserved.lock().revision());
-            CompletableFuture<StoredReservation> written = Futures.bounded(kv.put(key(id), Json.write(stored),
-                                    PutOption.builder().withLeaseId(reserved.lock().leaseId()).build()), opTimeout,
-                            "the record of reservation " + id)
-                    .thenApply(put -> new StoredReservation(id, account, reserved.amounts(),
-                            reserved.reservedAtMillis(), expiresAt));
-            // Without its record nobody could end the reservation: give the amounts back and free the lock.
-            return written.exceptionallyCompose(error -> manager
-                    .release(account, reserved.amounts(), Long.MAX_VALUE, reserved.lock(), false, Call.unbounded(),
-                            "rollback of an unrecorded reservation")
-                    .handle((v, e) -> null)
-                    .thenCompose(v -> manager.unlock(reserved.lock()))
-                    .thenCompose(v -> CompletableFuture.failedFuture(error)));
-        });
+        long now = manager.nowMillis();
+        StoredReservation made = new StoredReservation(UUID.randomUUID().toString(), account, wanted, now,
+                now + leaseTime.toMillis());
+        CompletableFuture<StoredReservation> work = idempotency.claim(key, made)
+                .thenCompose(claim -> manager.reserve(account, wanted, new Recorded(made, claim)))
+                .thenApply(reserved -> made);
+        return Idempotency.replayed(work, outcome -> Json.MAPPER.convertValue(outcome, StoredReservation.class));
     }
+
+    /** The record (and idempotency record) a new stored reservation adds to its reservation's transaction. */
+    private final class Recorded implements FastReservations.Attachment {
+        private final StoredReservation made;
+        private final Idempotency.Claim claim;
+        private final ByteSequence key;
+
+        Recorded(StoredReservation made, Idempotency.Claim claim) {
+            this.made = made;
+            this.claim = claim;
+            this.key = key(made.id());
+        }
+
+        private ByteSequence value(String entry, long entryRevision) {
+            return Json.write(new Stored(made.account(), made.amounts(), made.reservedAtMillis(),
+                    made.expiresAtMillis(), entry, entryRevision));
+        }
+
+        @Override
+        public int size() {
+            return claim == null ? 1 : 2;
+        }
+
+        @Override
+        public List<Cmp> compares() {
+            return claim == null ? List.of() : List.of(claim.compare());
+        }
+
+        @Override
+        public List<Op> writes(String entryKey, long leaseId) {
+            Op record = Op.put(key, value(entryKey, 0), PutOption.builder().withLeaseId(leaseId).build());
+            return claim == null ? List.of(record) : List.of(record, claim.write());
+        }
+
+        @Override
+        public List<Op> reads() {
+            return claim == null ? List.of() : List.of(claim.read());
+        }
+
+        @Override
+        public RuntimeException failure(List<GetResponse> reads) {
+            return claim == null ? null : claim.failure(reads.get(0).getKvs());
+        }
+
+        @Override
+        public List<Op> undo() {
+            return List.of(Op.delete(key, DeleteOption.DEFAULT));
+        }
+
+        @Override
+        public boolean keptWhenLost() {
+            return claim != null;
+        }
+
+        @Override
+        public List<CounterStore.Also> underLock(Acquisition lock) {
+            CounterStore.Also record = new CounterStore.Also(
+                    new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)),
+                    Op.put(key, value(lock.entryKey(), lock.revision()),
+                            PutOption.builder().withLeaseId(lock.leaseId()).build()),
+                    Op.get(key, GetOption.builder().withKeysOnly(true).build()),
+                    List::isEmpty,
+                    seen -> new IllegalStateException("reservation id " + made.id() + " is taken"));
+            return claim == null ? List.of(record) : List.of(record, claim.also());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Reading one
 
     CompletableFuture<Optional<StoredReservation>> find(String id) {
         if (id.startsWith(NOOP_PREFIX)) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
-        return Futures.bounded(kv.get(key(id)), opTimeout, "a read of reservation " + id).thenApply(got -> {
-            if (got.getKvs().isEmpty()) {
-                return Optional.empty();
-            }
-            Stored stored = Json.read(got.getKvs().get(0).getValue(), Stored.class);
-            return Optional.of(new StoredReservation(id, stored.account(), stored.resources(), stored.reservedAt(),
-                    stored.expiresAt()));
-        });
+        return Futures.bounded(kv.get(key(id)), opTimeout, "a read of reservation " + id).thenApply(got -> got
+                .getKvs().isEmpty()
+                ? Optional.empty()
+                : Optional.of(Json.read(got.getKvs().get(0).getValue(), Stored.class).reservation(id)));
     }
 
-    /** Ends a reservation, giving its amounts back when {@code rollback}. False when it is unknown or ended. */
-    CompletableFuture<Boolean> end(String id, boolean rollback, Call call) {
-        if (id.startsWith(NOOP_PREFIX)) {
-            return CompletableFuture.completedFuture(isNoopId(id));
-        }
-        ByteSequence key = key(id);
-        return Futures.bounded(kv.get(key), opTimeout, "a read of reservation " + id).thenCompose(got -> {
-            if (got.getKvs().isEmpty()) {
-                return CompletableFuture.completedFuture(false);
-            }
-            KeyValue record = got.getKvs().get(0);
-            Stored stored = Json.read(record.getValue(), Stored.class);
-            if (rollback && stored.entry() != null) {
-                return rollBack(id, record, stored, call);
-            }
-            if (!call.beginWrite()) {
-                return CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id));
-            }
-            return Futures.bounded(kv.txn()
-                            .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(record.getCreateRevision())))
-                            .Then(Op.delete(key, DeleteOption.DEFAULT))
-                            .commit(), opTimeout, "the end of reservation " + id)
-                    .thenCompose(txn -> {
-                        if (!txn.isSucceeded()) {
-                            return CompletableFuture.completedFuture(false);
-                        }
-                        CompletableFuture<Void> givenBack = rollback // a record written before entries were kept
-                                ? manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, null,
-                                        false, call, "rollback")
-                                : CompletableFuture.completedFuture(null);
-                        return givenBack.thenCompose(v -> revoke(stored.lease())).thenApply(v -> true);
-                    });
-        });
-    }
+    // ---------------------------------------------------------------------------------------------------------
+    // Ending one
 
     /**
-     * Gives the amounts back and deletes the record in ONE transaction, fenced by the reservation's read lock and
-     * guarded by the record's create revision: of two processes rolling one reservation back, exactly one gives back,
-     * and a rollback that is "not applied" left the record in place, so it can be retried.
+     * Ends a reservation, keeping {@code keep} of its amounts (null: all of them; empty: none, a rollback) and giving
+     * the rest back, in one transaction. False when it is unknown or already ended.
+     *
+     * @throws IllegalArgumentException (as the future's failure) when {@code keep} names a resource the reservation
+     *                                  does not hold, or more than it holds; nothing changes then
      */
-    private CompletableFuture<Boolean> rollBack(String id, KeyValue record, Stored stored, Call call) {
-        ByteSequence key = key(id);
-        CounterStore.Also deleteRecord = new CounterStore.Also(
-                new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(record.getCreateRevision())),
-                Op.delete(key, DeleteOption.DEFAULT),
-                Op.get(key, io.etcd.jetcd.options.GetOption.builder().withKeysOnly(true).build()),
-                kvs -> !kvs.isEmpty() && kvs.get(0).getCreateRevision() == record.getCreateRevision(),
-                EndedElsewhere::new);
-        return manager.release(stored.account(), stored.resources(), Long.MAX_VALUE, lockOf(stored), false, call,
-                        deleteRecord, "the rollback of reservation " + id)
-                .thenCompose(v -> revoke(stored.lease()).thenApply(r -> true))
-                .exceptionally(error -> {
-                    if (Futures.unwrap(error) instanceof EndedElsewhere) {
-                        return false;
+    CompletableFuture<Boolean> end(String id, Map<String, Long> keep, IdempotencyKey key, Call call) {
+        if (id.startsWith(NOOP_PREFIX)) {
+            if (keep != null) {
+                Requirements.kept(id, Map.of(), keep);
+            }
+            return CompletableFuture.completedFuture(isNoopId(id));
+        }
+        long deadline = System.nanoTime() + opTimeout.toNanos();
+        return Idempotency.replayed(endOnce(id, keep, key, call, deadline), outcome -> true);
+    }
+
+    private CompletableFuture<Boolean> endOnce(String id, Map<String, Long> keep, IdempotencyKey key, Call call,
+                                               long deadline) {
+        List<Op> reads = new ArrayList<>(2);
+        reads.add(Op.get(key(id), GetOption.DEFAULT));
+        if (key != null) {
+            reads.add(idempotency.read(key));
+        }
+        return Futures.bounded(kv.txn().Then(reads.toArray(Op[]::new)).commit(), opTimeout,
+                        "a read of reservation " + id)
+                .thenCompose(read -> {
+                    Idempotency.Done done = key == null ? null : Idempotency.done(key, read.getGetResponses().get(1).getKvs());
+                    if (done != null) {
+                        return CompletableFuture.failedFuture(done);
                     }
-                    throw new java.util.concurrent.CompletionException(Futures.unwrap(error));
+                    List<KeyValue> found = read.getGetResponses().get(0).getKvs();
+                    if (found.isEmpty()) {
+                        return CompletableFuture.completedFuture(false);
+                    }
+                    KeyValue record = found.get(0);
+                    Stored stored = Json.read(record.getValue(), Stored.class);
+                    Map<String, Long> giveBack = keep == null
+                            ? Map.of()
+                            : Requirements.givenBack(id, stored.resources(), keep);
+                    return idempotency.claim(key, Map.of("ended", true))
+                            .thenCompose(claim -> call.beginWrite()
+                                    ? write(record, stored, giveBack, claim)
+                                    : CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id)))
+                            .thenApply(written -> true);
+                })
+                .exceptionallyCompose(error -> {
+                    Throwable cause = Futures.unwrap(error);
+                    if (cause instanceof EndGuard.EndedElsewhere) {
+                        return CompletableFuture.completedFuture(false);
+                    }
+                    if (cause instanceof EndGuard.RecordChanged && System.nanoTime() < deadline) {
+                        return endOnce(id, keep, key, call, deadline); // extended meanwhile: read it again
+                    }
+                    return CompletableFuture.failedFuture(cause);
                 });
     }
 
-    /** The record was deleted by another process ending the same reservation: this one changed nothing. */
-    private static final class EndedElsewhere extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        EndedElsewhere() {
-            super("the reservation was ended elsewhere", null, false, false);
+    /** The ending transaction: fenced by the reservation's entry, or, if that is gone, by a read lock of its own. */
+    private CompletableFuture<Map<String, io.woslo.internal.Counter>> write(KeyValue record, Stored stored,
+                                                                         Map<String, Long> giveBack,
+                                                                         Idempotency.Claim claim) {
+        long entryRevision = stored.entryRevision(record);
+        if (giveBack.isEmpty()) {
+            EndGuard guard = new EndGuard(client, layout, counters.writeTimeout(), stored.account(),
+                    stored.resources().keySet(), record, null, stored.entry(), entryRevision, claim);
+            return counters.update(stored.account(), List.of(), Map.of(), guard, seen -> Map.of());
         }
+        Fence own = new Fence(stored.entry(), entryRevision, record.getLease(), false);
+        return lowerUnder(record, stored, giveBack, claim, own, entryRevision).exceptionallyCompose(error ->
+                Futures.unwrap(error) instanceof LockLostException // the entry was removed by hand: lock anew
+                        ? manager.withReadLock(stored.account(), lock ->
+                                lowerUnder(record, stored, giveBack, claim, Fence.of(lock), entryRevision))
+                        : CompletableFuture.failedFuture(error));
     }
 
-    /** The reservation's read lock, to fence its rollback; null for a record written before entries were kept. */
-    private static io.woslo.internal.Acquisition lockOf(Stored stored) {
-        return stored.entry() == null ? null : new io.woslo.internal.Acquisition(null, stored.entry(), false,
-                stored.lease(), stored.entryRevision(), null, true);
+    private CompletableFuture<Map<String, io.woslo.internal.Counter>> lowerUnder(KeyValue record, Stored stored,
+                                                                              Map<String, Long> giveBack,
+                                                                              Idempotency.Claim claim, Fence fence,
+                                                                              long entryRevision) {
+        EndGuard guard = new EndGuard(client, layout, counters.writeTimeout(), stored.account(),
+                stored.resources().keySet(), record, fence, stored.entry(), entryRevision, claim);
+        return counters.update(stored.account(), giveBack.keySet(), null, guard,
+                seen -> manager.lowerPlan(stored.account(), giveBack, seen));
     }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Extending one
+
+    /**
+     * Makes the reservation (its record and its lock entry) live at least {@code by} from now, on a lease granted for
+     * it; never shortens it. Empty when it is unknown or ended.
+     */
+    CompletableFuture<Optional<StoredReservation>> extend(String id, Duration by) {
+        if (id.startsWith(NOOP_PREFIX)) {
+            long now = manager.nowMillis();
+            return CompletableFuture.completedFuture(isNoopId(id)
+                    ? Optional.of(new StoredReservation(id, "", Map.of(), 0, now + by.toMillis()))
+                    : Optional.empty());
+        }
+        return extendOnce(id, by, System.nanoTime() + opTimeout.toNanos());
+    }
+
+    private CompletableFuture<Optional<StoredReservation>> extendOnce(String id, Duration by, long deadline) {
+        ByteSequence key = key(id);
+        return Futures.bounded(kv.get(key), opTimeout, "a read of reservation " + id).thenCompose(got -> {
+            if (got.getKvs().isEmpty()) {
+                return CompletableFuture.completedFuture(Optional.<StoredReservation>empty());
+            }
+            KeyValue record = got.getKvs().get(0);
+            Stored stored = Json.read(record.getValue(), Stored.class);
+            long target = manager.nowMillis() + by.toMillis();
+            if (stored.expiresAt() >= target) {
+                return CompletableFuture.completedFuture(Optional.of(stored.reservation(id)));
+            }
+            Stored longer = new Stored(stored.account(), stored.resources(), stored.reservedAt(), target,
+                    stored.entry(), stored.entryRevision(record));
+            long ttl = (by.toMillis() + 999) / 1000;
+            return Futures.bounded(leases.grant(ttl), opTimeout, "a lease grant for reservation " + id)
+                    .thenCompose(grant -> move(id, record, stored, longer, grant.getID(), by, deadline));
+        });
+    }
+
+    private CompletableFuture<Optional<StoredReservation>> move(String id, KeyValue record, Stored stored,
+                                                                Stored longer, long lease, Duration by, long deadline) {
+        ByteSequence key = key(id);
+        ByteSequence entry = bytes(stored.entry());
+        PutOption onLease = PutOption.builder().withLeaseId(lease).build();
+        Fence fence = new Fence(stored.entry(), stored.entryRevision(record), record.getLease(), false);
+        CompletableFuture<TxnResponse> txn = kv.txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(record.getModRevision())), fence.compare())
+                .Then(Op.put(entry, LockEngine.entryValue(false, ThreadLocalRandom.current().nextLong(), by), onLease),
+                        Op.put(key, Json.write(longer), onLease))
+                .Else(Op.get(key, GetOption.builder().withKeysOnly(true).build()), fence.read())
+                .commit();
+        return Futures.bounded(txn, counters.writeTimeout(), "the extension of reservation " + id)
+                .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EtcdUnavailableException
+                        ? settleExtension(id, record, longer).thenApply(landed -> (TxnResponse) null)
+                        : CompletableFuture.failedFuture(error))
+                .thenCompose(response -> {
+                    if (response == null || response.isSucceeded()) {
+                        return CompletableFuture.completedFuture(Optional.of(longer.reservation(id)));
+                    }
+                    revoke(lease);
+                    List<KeyValue> now = response.getGetResponses().get(0).getKvs();
+                    if (now.isEmpty() || now.get(0).getCreateRevision() != record.getCreateRevision()) {
+                        return CompletableFuture.completedFuture(Optional.<StoredReservation>empty());
+                    }
+                    if (now.get(0).getModRevision() == record.getModRevision()) { // the record held: the entry did not
+                        return CompletableFuture.failedFuture(new EtcdUnavailableException("the lock entry of"
+                                + " reservation " + id + " is gone (removed by hand?); it cannot be extended", null));
+                    }
+                    if (System.nanoTime() > deadline) {
+                        return CompletableFuture.failedFuture(new EtcdUnavailableException("reservation " + id
+                                + " kept changing while it was being extended", null));
+                    }
+                    return extendOnce(id, by, deadline); // changed meanwhile (extended, settled): again
+                });
+    }
+
+    /**
+     * An extension whose answer was lost: if the record is as it compared, it is rewritten unchanged so the lost
+     * transaction can never land (not applied); otherwise it landed if the record now lasts as long as asked.
+     */
+    private CompletableFuture<Void> settleExtension(String id, KeyValue record, Stored longer) {
+        ByteSequence key = key(id);
+        CompletableFuture<TxnResponse> txn = kv.txn()
+                .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(record.getModRevision())))
+                .Then(Op.put(key, record.getValue(), PutOption.builder().withLeaseId(record.getLease()).build()))
+                .Else(Op.get(key, GetOption.DEFAULT))
+                .commit();
+        return Futures.bounded(txn, counters.writeTimeout(), "the settlement of the extension of reservation " + id)
+                .thenApply(response -> {
+                    List<KeyValue> now = response.isSucceeded() ? List.of() : response.getGetResponses().get(0).getKvs();
+                    if (now.isEmpty() || Json.read(now.get(0).getValue(), Stored.class).expiresAt() < longer.expiresAt()) {
+                        throw new EtcdUnavailableException("etcd did not answer the extension of reservation " + id
+                                + " in time; it was not applied", null);
+                    }
+                    return null;
+                });
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Ids and keys
 
     /**
      * An id for a reservation that changed nothing (quota off, nothing asked): nothing is stored for it, so the id
@@ -192,14 +404,8 @@ final class StoredReservations {
         return String.format("%08x", crc.getValue());
     }
 
-    private CompletableFuture<Void> revoke(long lease) {
-        return Futures.bounded(leases.revoke(lease), opTimeout, "the release of a reservation's lock")
-                .handle((r, error) -> {
-                    if (error != null && !Futures.isNotFound(error)) {
-                        throw new java.util.concurrent.CompletionException(Futures.unwrap(error));
-                    }
-                    return null;
-                });
+    private void revoke(long lease) {
+        Futures.bounded(leases.revoke(lease), opTimeout, "a lease revoke").exceptionally(e -> null);
     }
 
     private ByteSequence key(String id) {
