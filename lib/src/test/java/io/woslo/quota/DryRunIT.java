@@ -72,6 +72,7 @@ class DryRunIT extends QuotaItSupport {
 
             assertThat(figures(dry)).isEqualTo("CPUA requested 6 used 15 quota 20");
             assertThat(everyKey(client)).isEqualTo(before);
+            assertThat(open.amounts()).isEqualTo(Map.of("CPUA", 5L));
         }
     }
 
