@@ -43,7 +43,9 @@ final class HttpVerticle extends VerticleBase {
 
         endpoint(router, GET,  "/used_quota",                    new UsedQuotaCheck(quota));
         endpoint(router, POST, "/used_quota",                    new UsedQuotaRefresh(quota));
-        endpoint(router, POST, "/v1/reservations",               new ReservationCreate(quota));
+        endpoint(router, POST, "/v1/reservations",               ReservationDryRun.orCreate(quota));
+        endpoint(router, GET,  "/v1/reservations",               ReservationRead.ofAccount(quota));
+        endpoint(router, GET,  "/v1/reservations/:id",           ReservationRead.one(quota));
         endpoint(router, POST, "/v1/reservations/:id/finally",   ReservationEnd.finish(quota));
         endpoint(router, POST, "/v1/reservations/:id/rollback",  ReservationEnd.rollback(quota));
         endpoint(router, POST, "/v1/usage/clean",                UsageRelease.clean(quota));

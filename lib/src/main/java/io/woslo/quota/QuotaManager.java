@@ -638,6 +638,97 @@ public final class QuotaManager implements AutoCloseable {
         return deliver(stored.find(StoredReservations.requireId(id)), "a read of reservation " + id, null);
     }
 
+    // --- Dry runs and reads of stored reservations (issue 11, lifecycle) -------------------------------------
+
+    /**
+     * Tells whether {@link #prepareOccupying} would reserve {@code requirement} for {@code account} now, without
+     * reserving: returns when it would fit, or throws the {@link QuotaExceededException} the real call would throw
+     * (the first short resource in the requirement's order, with the same requested, used and quota figures).
+     * Nothing is written to etcd and no lock is taken. Input is checked as for {@code prepareOccupying}; quota off
+     * for the account, or nothing asked, returns at once.
+     *
+     * <pre>{@code
+     * quota.dryRun("account1", Map.of("CPUA", 2L)); // throws QuotaExceededException when 2 more CPUA would not fit
+     * }</pre>
+     *
+     * <p>The figures are those a real reservation would decide on: the cached counter's {@code used} plus what is
+     * reserved, and each resource's quota from its handler. A counter that is missing is judged on its handler's
+     * {@code used}, as a reservation would create it. A counter older than the cache TTL is judged on its handler's
+     * {@code used} too: a real call refreshes it first when the account's write lock is free, which is the usual
+     * case, so the dry run answers as that refresh would (when reservations of the account are open, the real call
+     * keeps the stale counter and may answer differently).
+     *
+     * <p>The answer is a snapshot: reservations made or ended after it may change what a real call answers. Unlike a
+     * real reservation, a dry run does not let requests pass when etcd is unreachable in failure mode
+     * {@link FailureMode#OPEN}: it throws {@link QuotaUnavailableException} in either mode.
+     *
+     * @throws QuotaExceededException when the real call would be refused
+     * @throws QuotaUnavailableException when etcd or a handler cannot be reached within the operation timeout
+     * @throws IllegalArgumentException for a null or empty account, an unknown resource or a negative amount
+     */
+    public void dryRun(String account, Map<String, Long> requirement) {
+        join(dryRunAsync(account, requirement));
+    }
+
+    /**
+     * {@link #dryRun} without blocking; argument errors are thrown at once. The future completes within the
+     * operation timeout, on a thread of the manager's callback pool.
+     */
+    public CompletableFuture<Void> dryRunAsync(String account, Map<String, Long> requirement) {
+        Requirements.account(account);
+        Map<String, Long> wanted = Requirements.amounts("requirement", requirement, handlers.keySet());
+        if (wanted.isEmpty() || !quotaEnabled.test(account)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> checked = etcdHealthy
+                ? dryRunCheck(account, wanted)
+                : CompletableFuture.failedFuture(new EtcdUnavailableException("etcd failed its last health probe",
+                        null));
+        return deliver(checked, "a dry run for account '" + account + "'", null);
+    }
+
+    /** One read of the counters, the handlers' quotas and (for missing or stale counters) used figures. */
+    private CompletableFuture<Void> dryRunCheck(String account, Map<String, Long> wanted) {
+        CompletableFuture<Map<String, Long>> quotas = queryQuotas(account, wanted.keySet());
+        return counters.read(account, wanted.keySet()).thenCompose(current -> {
+            List<String> fromHandlers = current.entrySet().stream()
+                    .filter(e -> !e.getValue().exists() || isStale(e.getValue().counter()))
+                    .map(Map.Entry::getKey).toList();
+            CompletableFuture<Map<String, Long>> truth = fromHandlers.isEmpty()
+                    ? CompletableFuture.completedFuture(Map.of())
+                    : queryAll(account, fromHandlers, UsedQuotaHandler::queryUsed);
+            return quotas.thenCombine(truth, (limits, handlerUsed) -> {
+                for (Map.Entry<String, Long> entry : wanted.entrySet()) {
+                    String resource = entry.getKey();
+                    long amount = entry.getValue();
+                    long quota = limits.get(resource);
+                    Long fresh = handlerUsed.get(resource);
+                    long used = fresh != null ? fresh : current.get(resource).counter().used();
+                    if (amount > quota - used || used > Long.MAX_VALUE - amount) {
+                        throw new QuotaExceededException(account, resource, amount, used, quota);
+                    }
+                }
+                return null;
+            });
+        });
+    }
+
+    /**
+     * The open stored reservations of {@code account} (made with {@link #prepareStoredAsync} by any process),
+     * sorted by the time they were made, then by id. Reservations that changed nothing (quota off, nothing asked)
+     * are not stored and so not listed.
+     *
+     * <p>There is no index by account: this reads ALL open reservations of the namespace ({@code <ns>/reservations/})
+     * in one bounded etcd read and keeps the account's, so its cost grows with the number of open reservations of
+     * every account. A record that cannot be read is skipped (and logged).
+     *
+     * @throws IllegalArgumentException (at once) for a null or empty account
+     */
+    public CompletableFuture<List<StoredReservation>> listStoredAsync(String account) {
+        Requirements.account(account);
+        return deliver(stored.list(account), "a read of the reservations of account '" + account + "'", null);
+    }
+
     /**
      * Ends a stored reservation (the seed's Finally), keeping its amounts. False when it is unknown or ended. Of
      * several processes ending one reservation at once, exactly one gets true.

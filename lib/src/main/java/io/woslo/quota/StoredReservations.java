@@ -415,4 +415,43 @@ final class StoredReservations {
     static String requireId(String id) {
         return KeyLayout.requireName("reservation id", id);
     }
+
+    /**
+     * The open reservations of {@code account}, oldest first: one bounded read of every record under
+     * {@code <ns>/reservations/}, filtered here (there is no index by account). Only the record's public fields are
+     * read, so records of any internal format are listed; one that cannot be read is skipped.
+     */
+    CompletableFuture<java.util.List<StoredReservation>> list(String account) {
+        String prefix = layout.reservationsPrefix();
+        return Futures.bounded(kv.get(bytes(prefix), io.etcd.jetcd.options.GetOption.builder().isPrefix(true).build()),
+                opTimeout, "a read of the open reservations").thenApply(got -> {
+                    java.util.List<StoredReservation> out = new java.util.ArrayList<>();
+                    for (KeyValue record : got.getKvs()) {
+                        String id = KeyLayout.unescape(Json.string(record.getKey()).substring(prefix.length()));
+                        Listed listed;
+                        try {
+                            listed = Json.read(record.getValue(), Listed.class);
+                        } catch (RuntimeException e) {
+                            LISTING_LOG.warn("skipping the unreadable record of reservation {}: {}", id,
+                                    e.getMessage());
+                            continue;
+                        }
+                        if (account.equals(listed.account())) {
+                            out.add(new StoredReservation(id, listed.account(),
+                                    listed.resources() == null ? Map.of() : listed.resources(), listed.reservedAt(),
+                                    listed.expiresAt()));
+                        }
+                    }
+                    out.sort(java.util.Comparator.comparingLong(StoredReservation::reservedAtMillis)
+                            .thenComparing(StoredReservation::id));
+                    return out;
+                });
+    }
+
+    /** The public fields of a stored record, whatever else it holds. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Listed(String account, Map<String, Long> resources, long reservedAt, long expiresAt) {
+    }
+
+    private static final org.slf4j.Logger LISTING_LOG = org.slf4j.LoggerFactory.getLogger(StoredReservations.class);
 }
