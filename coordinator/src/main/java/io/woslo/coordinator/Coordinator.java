@@ -68,6 +68,7 @@ public final class Coordinator implements AutoCloseable {
                     .operationTimeout(config.operationTimeout())
                     .failureMode(config.failureMode())
                     .healthCheckInterval(config.healthCheckInterval())
+                    .idempotencyWindow(config.idempotencyWindow())
                     .meterRegistry(registry);
             Client forSources = client;
             config.resources().forEach((name, source) ->

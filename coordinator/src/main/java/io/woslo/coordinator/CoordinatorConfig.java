@@ -23,14 +23,14 @@ import java.util.Set;
  * http:  { host: 127.0.0.1, port: 7070, token: "" }
  * etcd:  { endpoints: ["http://127.0.0.1:2379"], namespace: /woslo }
  * quota: { cacheTtl: 3m, lockLeaseTime: 1m, operationTimeout: 10s, failureMode: closed, healthCheckInterval: 1s,
- *          resources: { CPUA: { source: static, used: 10, quota: 20 } } }
+ *          idempotencyWindow: 24h, resources: { CPUA: { source: static, used: 10, quota: 20 } } }
  * }</pre>
  *
  * No etcd endpoint means: start a local etcd. {@link #validate()} checks the combinations.
  */
 public record CoordinatorConfig(String host, int port, String token, List<String> etcdEndpoints, String namespace,
                                 Duration cacheTtl, Duration lockLeaseTime, Duration operationTimeout,
-                                FailureMode failureMode, Duration healthCheckInterval,
+                                FailureMode failureMode, Duration healthCheckInterval, Duration idempotencyWindow,
                                 Map<String, ResourceSource> resources) {
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 7070;
@@ -39,6 +39,7 @@ public record CoordinatorConfig(String host, int port, String token, List<String
     public static final Duration DEFAULT_LOCK_LEASE_TIME = Duration.ofMinutes(1);
     public static final Duration DEFAULT_OPERATION_TIMEOUT = QuotaManager.DEFAULT_OPERATION_TIMEOUT;
     public static final Duration DEFAULT_HEALTH_CHECK_INTERVAL = QuotaManager.DEFAULT_HEALTH_CHECK_INTERVAL;
+    public static final Duration DEFAULT_IDEMPOTENCY_WINDOW = QuotaManager.DEFAULT_IDEMPOTENCY_WINDOW;
 
     public CoordinatorConfig {
         token = token == null ? "" : token;
@@ -67,7 +68,7 @@ public record CoordinatorConfig(String host, int port, String token, List<String
         ConfigNode http = top.object("http").only(Set.of("host", "port", "token"));
         ConfigNode etcd = top.object("etcd").only(Set.of("endpoints", "namespace"));
         ConfigNode quota = top.object("quota").only(Set.of("cacheTtl", "lockLeaseTime", "operationTimeout",
-                "failureMode", "healthCheckInterval", "resources"));
+                "failureMode", "healthCheckInterval", "idempotencyWindow", "resources"));
         Map<String, ResourceSource> resources = new LinkedHashMap<>();
         quota.object("resources").children().forEach((name, node) -> resources.put(name, ResourceSource.parse(node)));
         return new CoordinatorConfig(
@@ -81,6 +82,7 @@ public record CoordinatorConfig(String host, int port, String token, List<String
                 quota.duration("operationTimeout", DEFAULT_OPERATION_TIMEOUT),
                 failureMode(quota.text("failureMode", "closed")),
                 quota.duration("healthCheckInterval", DEFAULT_HEALTH_CHECK_INTERVAL),
+                quota.duration("idempotencyWindow", DEFAULT_IDEMPOTENCY_WINDOW),
                 resources);
     }
 
@@ -88,34 +90,34 @@ public record CoordinatorConfig(String host, int port, String token, List<String
     static CoordinatorConfig defaults() {
         return new CoordinatorConfig(DEFAULT_HOST, DEFAULT_PORT, "", List.of(), DEFAULT_NAMESPACE,
                 DEFAULT_CACHE_TTL, DEFAULT_LOCK_LEASE_TIME, DEFAULT_OPERATION_TIMEOUT, FailureMode.CLOSED,
-                DEFAULT_HEALTH_CHECK_INTERVAL, Map.of());
+                DEFAULT_HEALTH_CHECK_INTERVAL, DEFAULT_IDEMPOTENCY_WINDOW, Map.of());
     }
 
     CoordinatorConfig withPort(int newPort) {
         return new CoordinatorConfig(host, newPort, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime,
-                operationTimeout, failureMode, healthCheckInterval, resources);
+                operationTimeout, failureMode, healthCheckInterval, idempotencyWindow, resources);
     }
 
     CoordinatorConfig withEtcdEndpoints(List<String> endpoints) {
         return new CoordinatorConfig(host, port, token, endpoints, namespace, cacheTtl, lockLeaseTime,
-                operationTimeout, failureMode, healthCheckInterval, resources);
+                operationTimeout, failureMode, healthCheckInterval, idempotencyWindow, resources);
     }
 
     CoordinatorConfig withNamespace(String ns) {
         return new CoordinatorConfig(host, port, token, etcdEndpoints, ns, cacheTtl, lockLeaseTime,
-                operationTimeout, failureMode, healthCheckInterval, resources);
+                operationTimeout, failureMode, healthCheckInterval, idempotencyWindow, resources);
     }
 
     CoordinatorConfig withToken(String newToken) {
         return new CoordinatorConfig(host, port, newToken, etcdEndpoints, namespace, cacheTtl, lockLeaseTime,
-                operationTimeout, failureMode, healthCheckInterval, resources);
+                operationTimeout, failureMode, healthCheckInterval, idempotencyWindow, resources);
     }
 
     CoordinatorConfig withResource(String name, ResourceSource source) {
         Map<String, ResourceSource> more = new LinkedHashMap<>(resources);
         more.put(name, source);
         return new CoordinatorConfig(host, port, token, etcdEndpoints, namespace, cacheTtl, lockLeaseTime,
-                operationTimeout, failureMode, healthCheckInterval, more);
+                operationTimeout, failureMode, healthCheckInterval, idempotencyWindow, more);
     }
 
     private static FailureMode failureMode(String text) {

@@ -2,6 +2,7 @@ package io.woslo.coordinator;
 
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
+import io.woslo.quota.IdempotencyKeyReusedException;
 import io.woslo.quota.QuotaAbnormalException;
 import io.woslo.quota.QuotaBusyException;
 import io.woslo.quota.QuotaOutcomeUnknownException;
@@ -22,6 +23,8 @@ import org.slf4j.LoggerFactory;
  * <tr><td>{@link IllegalArgumentException} (the library's input checks)</td><td>400 bad_request</td></tr>
  * <tr><td>{@link QuotaExceededException}</td><td>409 quota_exceeded, with resource, requested, used, quota</td></tr>
  * <tr><td>{@link QuotaAbnormalException}</td><td>409 quota_abnormal, with resource, used, released</td></tr>
+ * <tr><td>{@link IdempotencyKeyReusedException}</td><td>422 idempotency_key_reused, with the key; nothing
+ * applied</td></tr>
  * <tr><td>{@link QuotaBusyException}</td><td>409 account_busy, with the account; nothing changed</td></tr>
  * <tr><td>{@link QuotaOutcomeUnknownException}</td><td>504 outcome_unknown, no Retry-After: the change may or may
  * not have been applied</td></tr>
@@ -77,6 +80,11 @@ final class ErrorMapper implements Handler<RoutingContext> {
             body.put("used", e.used());
             body.put("released", e.released());
             return 409;
+        }
+        if (failure instanceof IdempotencyKeyReusedException e) {
+            put(body, 422, "idempotency_key_reused", e.getMessage());
+            body.put("key", e.key());
+            return 422;
         }
         if (failure instanceof QuotaBusyException e) {
             put(body, 409, "account_busy", e.getMessage());

@@ -48,6 +48,7 @@ final class HttpVerticle extends VerticleBase {
         endpoint(router, GET,  "/v1/reservations/:id",           ReservationRead.one(quota));
         endpoint(router, POST, "/v1/reservations/:id/finally",   ReservationEnd.finish(quota));
         endpoint(router, POST, "/v1/reservations/:id/rollback",  ReservationEnd.rollback(quota));
+        endpoint(router, POST, "/v1/reservations/:id/extend",    new ReservationExtend(quota));
         endpoint(router, POST, "/v1/usage/clean",                UsageRelease.clean(quota));
         endpoint(router, POST, "/v1/rollbacks",                  UsageRelease.rollback(quota));
         endpoint(router, GET,  "/health",                        new HealthCheck(etcd, config.namespace()));

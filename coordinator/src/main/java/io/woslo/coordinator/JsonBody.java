@@ -21,6 +21,30 @@ final class JsonBody {
         this.root = root;
     }
 
+    /** The body, or null when the request has none (an optional body). */
+    static JsonBody optional(RoutingContext ctx) {
+        RequestBody body = ctx.body();
+        return body == null || body.length() <= 0 ? null : of(ctx);
+    }
+
+    /** Whether the body has {@code field}. */
+    boolean has(String field) {
+        JsonNode value = root.get(field);
+        return value != null && !value.isNull();
+    }
+
+    /** A whole number. */
+    long wholeNumber(String field) {
+        JsonNode value = root.get(field);
+        if (value == null || value.isNull()) {
+            throw ApiException.badRequest("'" + field + "' is required");
+        }
+        if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+            throw ApiException.badRequest("'" + field + "' must be a whole number, got " + value);
+        }
+        return value.asLong();
+    }
+
     static JsonBody of(RoutingContext ctx) {
         String type = ctx.request().getHeader("Content-Type");
         String mime = type == null ? "" : type.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);

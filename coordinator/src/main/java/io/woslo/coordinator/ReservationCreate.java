@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * {@code POST /v1/reservations} with {@code {"account":"a","resources":{"CPUA":1}}}: reserves all or nothing and
  * keeps the reservation in etcd on its lock lease, so any coordinator can end it. 201
- * {@code {"id","account","resources","expiresAt"}} ({@code expiresAt} in epoch milliseconds).
+ * {@code {"id","account","resources","reservedAt","expiresAt"}} (times in epoch milliseconds). With an
+ * {@code Idempotency-Key}, the same request sent again answers the same reservation and makes no other.
  */
 final class ReservationCreate implements Handler<RoutingContext> {
     private final QuotaManager quota;
@@ -24,16 +25,12 @@ final class ReservationCreate implements Handler<RoutingContext> {
         JsonBody body = JsonBody.of(ctx);
         String account = body.text("account");
         Map<String, Long> resources = body.amounts("resources");
-        Replies.whenDone(ctx, () -> quota.prepareStoredAsync(account, resources), ReservationCreate::created);
+        io.woslo.quota.IdempotencyKey key = IdempotencyHeader.of(ctx, account, resources);
+        Replies.whenDone(ctx, () -> quota.prepareStoredAsync(account, resources, key), ReservationCreate::created);
     }
 
     private static void created(RoutingContext ctx, StoredReservation reservation) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("id", reservation.id());
-        out.put("account", reservation.account());
-        out.put("resources", new java.util.TreeMap<>(reservation.amounts()));
-        out.put("expiresAt", reservation.expiresAtMillis());
         ctx.response().putHeader("Location", "/v1/reservations/" + reservation.id());
-        Replies.json(ctx, 201, out);
+        Replies.json(ctx, 201, ReservationRead.record(reservation));
     }
 }

@@ -5,9 +5,11 @@ import io.vertx.ext.web.RoutingContext;
 import io.woslo.quota.QuotaManager;
 
 /**
- * {@code POST /v1/reservations/{id}/finally} (keeps the amounts: the seed's Finally) and
+ * {@code POST /v1/reservations/{id}/finally} (keeps the amounts: the seed's Finally; with an optional body
+ * {@code {"resources":{..}}} keeps only those, each at most what was reserved, and gives the rest back) and
  * {@code POST /v1/reservations/{id}/rollback} (gives them back): 204, or 404 when the id is unknown or the
- * reservation already ended. Works for a reservation made by any coordinator instance.
+ * reservation already ended; one etcd transaction each. Works for a reservation made by any coordinator instance.
+ * Both take an {@code Idempotency-Key}.
  */
 final class ReservationEnd implements Handler<RoutingContext> {
     private final QuotaManager quota;
@@ -29,7 +31,12 @@ final class ReservationEnd implements Handler<RoutingContext> {
     @Override
     public void handle(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        Replies.whenDone(ctx, () -> rollback ? quota.rollbackStoredAsync(id) : quota.finishStoredAsync(id),
+        JsonBody body = rollback ? null : JsonBody.optional(ctx);
+        java.util.Map<String, Long> keep = body == null ? null : body.amounts("resources");
+        io.woslo.quota.IdempotencyKey key = IdempotencyHeader.of(ctx, keep == null ? "all" : keep);
+        Replies.whenDone(ctx, () -> rollback
+                        ? quota.rollbackStoredAsync(id, key)
+                        : quota.finishStoredAsync(id, keep, key),
                 (c, ended) -> {
                     if (ended) {
                         c.response().setStatusCode(204).end();

@@ -10,7 +10,7 @@ import java.util.Map;
  * {@code POST /v1/usage/clean} {@code {"account","resources"}} when things are deleted (the seed's CleanUsed), and
  * {@code POST /v1/rollbacks} {@code {"account","resources","errorTime"}} for a failure found later (the seed's
  * Rollback: counters refreshed after {@code errorTime} are left alone). 409 quota_abnormal when a counter would go
- * below zero; nothing changes then.
+ * below zero; nothing changes then. Both take an {@code Idempotency-Key}.
  */
 final class UsageRelease implements Handler<RoutingContext> {
     private final QuotaManager quota;
@@ -36,9 +36,11 @@ final class UsageRelease implements Handler<RoutingContext> {
         Map<String, Long> resources = body.amounts("resources");
         if (withErrorTime) {
             java.time.Instant errorTime = body.instant("errorTime");
-            Replies.whenDone(ctx, () -> quota.rollbackAsync(account, resources, errorTime), Replies::noContent);
+            io.woslo.quota.IdempotencyKey key = IdempotencyHeader.of(ctx, account, resources, errorTime);
+            Replies.whenDone(ctx, () -> quota.rollbackAsync(account, resources, errorTime, key), Replies::noContent);
         } else {
-            Replies.whenDone(ctx, () -> quota.cleanUsedAsync(account, resources), Replies::noContent);
+            io.woslo.quota.IdempotencyKey key = IdempotencyHeader.of(ctx, account, resources);
+            Replies.whenDone(ctx, () -> quota.cleanUsedAsync(account, resources, key), Replies::noContent);
         }
     }
 }
