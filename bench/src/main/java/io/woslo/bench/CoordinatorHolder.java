@@ -1,46 +1,74 @@
 package io.woslo.bench;
 
-import java.util.Optional;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The coordinator child process when a jar was given and it started; otherwise http-reserve is left out. */
+/**
+ * The coordinator child processes (all on one namespace) when a jar was given and they started, with the HTTP
+ * clients that talk to them; otherwise the http-* scenarios are left out. Two coordinators are started only when
+ * {@value #HOT_TWO} is wanted.
+ */
 final class CoordinatorHolder implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatorHolder.class);
+    static final String SPREAD = "http-reserve";
+    static final String HOT_TWO = "http-reserve-hot-2coordinators";
 
-    private final CoordinatorProcess process;
+    private final List<CoordinatorProcess> processes;
+    private final HttpClients http;
+    private final boolean spread;
 
-    private CoordinatorHolder(CoordinatorProcess process) {
-        this.process = process;
+    private CoordinatorHolder(List<CoordinatorProcess> processes, boolean spread) {
+        this.processes = processes;
+        this.spread = spread;
+        this.http = processes.isEmpty() ? null : new HttpClients();
     }
 
     static CoordinatorHolder start(BenchOptions options, BenchEtcd etcd) throws InterruptedException {
+        boolean spread = options.wants(SPREAD);
+        int count = options.wants(HOT_TWO) ? 2 : spread ? 1 : 0;
+        if (count == 0) {
+            return new CoordinatorHolder(List.of(), false);
+        }
         if (options.coordinatorJar() == null) {
-            LOG.warn("no --coordinator-jar: http-reserve is left out");
-            return new CoordinatorHolder(null);
+            LOG.warn("no --coordinator-jar: the http-* scenarios are left out");
+            return new CoordinatorHolder(List.of(), false);
         }
-        if (!options.wants("http-reserve")) {
-            return new CoordinatorHolder(null);
-        }
+        String namespace = etcd.freshPrefix("http-reserve");
+        List<CoordinatorProcess> started = new ArrayList<>();
         try {
-            return new CoordinatorHolder(CoordinatorProcess.start(options.coordinatorJar(), etcd.endpoints(),
-                    etcd.freshPrefix("http-reserve")));
+            for (int i = 0; i < count; i++) {
+                started.add(CoordinatorProcess.start(options.coordinatorJar(), etcd.endpoints(), namespace));
+            }
+            return new CoordinatorHolder(List.copyOf(started), spread);
         } catch (InterruptedException e) {
+            started.forEach(CoordinatorProcess::close);
             throw e;
         } catch (Exception e) {
-            LOG.error("the coordinator did not start, http-reserve is left out: {}", e.toString());
-            return new CoordinatorHolder(null);
+            started.forEach(CoordinatorProcess::close);
+            LOG.error("a coordinator did not start, the http-* scenarios are left out: {}", e.toString());
+            return new CoordinatorHolder(List.of(), false);
         }
     }
 
-    Optional<Scenario> scenario(BenchEtcd etcd) {
-        return Optional.ofNullable(process).map(p -> HttpReserveScenario.of(etcd, p));
+    /** The HTTP scenarios these coordinators allow, in report order. */
+    List<Scenario> scenarios(BenchEtcd etcd) {
+        List<Scenario> out = new ArrayList<>();
+        if (spread && !processes.isEmpty()) {
+            out.add(HttpReserveScenario.spread(etcd, http, processes));
+        }
+        if (processes.size() >= 2) {
+            out.add(HttpReserveScenario.hotOverTwo(etcd, http, processes));
+        }
+        return out;
     }
 
     @Override
     public void close() {
-        if (process != null) {
-            process.close();
+        if (http != null) {
+            http.close();
         }
+        processes.forEach(CoordinatorProcess::close);
     }
 }

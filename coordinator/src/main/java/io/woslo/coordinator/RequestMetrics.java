@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -14,6 +15,8 @@ import java.util.concurrent.TimeUnit;
 final class RequestMetrics implements Handler<RoutingContext> {
     static final String ROUTE = "woslo.route";
     private final MeterRegistry registry;
+    /** The timers by route, method and status, so that a request does not build and look up its meter id anew. */
+    private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
 
     RequestMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -30,14 +33,18 @@ final class RequestMetrics implements Handler<RoutingContext> {
     @Override
     public void handle(RoutingContext ctx) {
         long start = System.nanoTime();
-        ctx.addBodyEndHandler(v -> Timer.builder("woslo.http.requests")
-                .description("HTTP requests by route, method and status")
-                .tag("route", ctx.get(ROUTE, "unmatched"))
-                .tag("method", ctx.request().method().name())
-                .tag("status", String.valueOf(ctx.response().getStatusCode()))
-                .publishPercentileHistogram()
-                .register(registry)
-                .record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
+        ctx.addBodyEndHandler(v -> timer(ctx.get(ROUTE, "unmatched"), ctx.request().method().name(),
+                ctx.response().getStatusCode()).record(System.nanoTime() - start, TimeUnit.NANOSECONDS));
         ctx.next();
+    }
+
+    private Timer timer(String route, String method, int status) {
+        return timers.computeIfAbsent(route + ' ' + method + ' ' + status, k -> Timer.builder("woslo.http.requests")
+                .description("HTTP requests by route, method and status")
+                .tag("route", route)
+                .tag("method", method)
+                .tag("status", String.valueOf(status))
+                .publishPercentileHistogram()
+                .register(registry));
     }
 }
