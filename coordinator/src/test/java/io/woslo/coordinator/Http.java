@@ -43,6 +43,19 @@ final class Http {
         return post(path, "application/json", json);
     }
 
+    /** A JSON POST with an {@code Idempotency-Key} header (none when {@code key} is null; no body when json is null). */
+    Response postJson(String path, String json, String key) {
+        HttpRequest.Builder request = request(path).POST(json == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(json));
+        if (json != null) {
+            request.header("Content-Type", "application/json");
+        }
+        if (key != null) {
+            request.header("Idempotency-Key", key);
+        }
+        return send(request);
+    }
+
     Response post(String path, String contentType, String body) {
         HttpRequest.Builder request = request(path).POST(HttpRequest.BodyPublishers.ofString(body));
         if (contentType != null) {

@@ -36,13 +36,23 @@ public final class TxnCombiner {
      * @param compares what must hold
      * @param thenOps done if every compare of the combined transaction holds
      * @param elseOps done otherwise (reads, to re-plan on)
+     * @param claimed keys the part writes that another part may write too (an idempotency key): parts that share one
+     *                never go in one transaction, which etcd would refuse as a whole ("duplicate key given in txn
+     *                request")
      */
-    public record Part(List<Cmp> compares, List<Op> thenOps, List<Op> elseOps) {
+    public record Part(List<Cmp> compares, List<Op> thenOps, List<Op> elseOps,
+                       java.util.Set<io.etcd.jetcd.ByteSequence> claimed) {
         /** The lists are copied: a caller changing its own lists later cannot skew the batch's read-back. */
         public Part {
             compares = List.copyOf(compares);
             thenOps = List.copyOf(thenOps);
             elseOps = List.copyOf(elseOps);
+            claimed = java.util.Set.copyOf(claimed);
+        }
+
+        /** A part that writes no key another part may write. */
+        public Part(List<Cmp> compares, List<Op> thenOps, List<Op> elseOps) {
+            this(compares, thenOps, elseOps, java.util.Set.of());
         }
 
         int size() {
@@ -117,15 +127,18 @@ public final class TxnCombiner {
         int compares = 0;
         int thenOps = 0;
         int elseOps = 0;
+        java.util.Set<io.etcd.jetcd.ByteSequence> claimed = new java.util.HashSet<>();
         while (!waiting.isEmpty()) {
             if (!batch.isEmpty() && (batch.get(0).alone() || waiting.get(0).alone())) {
                 break;
             }
             Part next = waiting.get(0).part();
             if (!batch.isEmpty() && (compares + next.compares().size() > MAX_OPS
-                    || thenOps + next.thenOps().size() > MAX_OPS || elseOps + next.elseOps().size() > MAX_OPS)) {
+                    || thenOps + next.thenOps().size() > MAX_OPS || elseOps + next.elseOps().size() > MAX_OPS
+                    || next.claimed().stream().anyMatch(claimed::contains))) {
                 break;
             }
+            claimed.addAll(next.claimed());
             compares += next.compares().size();
             thenOps += next.thenOps().size();
             elseOps += next.elseOps().size();

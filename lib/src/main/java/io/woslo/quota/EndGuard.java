@@ -125,6 +125,12 @@ final class EndGuard implements CounterStore.Guard {
 
     @Override
     public RuntimeException failure(List<GetResponse> reads, String what) {
+        if (claim != null) { // first: a duplicate that ended the reservation under our key answers its outcome
+            RuntimeException taken = claim.failure(reads.get(reads.size() - 1).getKvs());
+            if (taken != null) {
+                return taken;
+            }
+        }
         int i = 0;
         if (record != null) {
             List<KeyValue> seen = reads.get(i++).getKvs();
@@ -141,7 +147,7 @@ final class EndGuard implements CounterStore.Guard {
                 return fence.lost(what);
             }
         }
-        return claim == null ? null : claim.failure(reads.get(i).getKvs());
+        return null;
     }
 
     @Override

@@ -148,6 +148,14 @@ final class FastReservations {
 
         /** The slow path's form: guarded changes of its fenced counter update, under the lock it took. */
         List<io.woslo.internal.CounterStore.Also> underLock(Acquisition lock);
+
+        /**
+         * Keys it writes that another request may write too (its idempotency key, which a duplicate claims as well):
+         * requests sharing one never go in one transaction, which etcd would refuse as a whole.
+         */
+        default Set<ByteSequence> claimed() {
+            return Set.of();
+        }
     }
 
     private record Request(Map<String, Long> wanted, CompletableFuture<QuotaManager.Reserved> result,
@@ -159,6 +167,10 @@ final class FastReservations {
 
         boolean keptWhenLost() {
             return attachment != null && attachment.keptWhenLost();
+        }
+
+        Set<ByteSequence> claimed() {
+            return attachment == null ? Set.of() : attachment.claimed();
         }
     }
 
@@ -204,18 +216,22 @@ final class FastReservations {
             List<Request> batch = new ArrayList<>();
             Set<String> resources = new LinkedHashSet<>();
             int weight = 0;
+            Set<ByteSequence> claimed = new java.util.HashSet<>();
             synchronized (this) {
                 // Each request's entry and attachment, plus one write per counter and two reads: keep within etcd's
-                // 128 operations per branch.
+                // 128 operations per branch. Duplicates claiming one idempotency key go in separate transactions
+                // (the later ones then find the key taken and answer the first outcome).
                 while (!queue.isEmpty() && batch.size() < MAX_BATCH) {
                     Set<String> union = new LinkedHashSet<>(resources);
                     union.addAll(queue.peek().wanted().keySet());
                     int next = weight + queue.peek().weight();
-                    if (!batch.isEmpty() && union.size() + next + 2 > TxnCombiner.MAX_OPS) {
+                    if (!batch.isEmpty() && (union.size() + next + 2 > TxnCombiner.MAX_OPS
+                            || queue.peek().claimed().stream().anyMatch(claimed::contains))) {
                         break;
                     }
                     resources.addAll(union);
                     weight = next;
+                    claimed.addAll(queue.peek().claimed());
                     batch.add(queue.poll());
                 }
             }
@@ -479,7 +495,9 @@ final class FastReservations {
                         reads.addAll(attachment.reads());
                     }
                 }
-                TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(compares, writes, reads));
+                Set<ByteSequence> claimed = new java.util.HashSet<>();
+                fits.forEach(r -> claimed.addAll(r.claimed()));
+                TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(compares, writes, reads, claimed));
                 return txn.outcome()
                         .handle((outcome, error) -> {
                             if (error != null) {

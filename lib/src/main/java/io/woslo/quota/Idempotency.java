@@ -92,6 +92,11 @@ final class Idempotency {
             this.leaseId = leaseId;
         }
 
+        /** The key in etcd this claim writes. */
+        ByteSequence etcdKey() {
+            return etcdKey;
+        }
+
         Cmp compare() {
             return new Cmp(etcdKey, Cmp.Op.EQUAL, CmpTarget.createRevision(0));
         }

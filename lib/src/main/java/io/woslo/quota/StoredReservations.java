@@ -169,6 +169,11 @@ final class StoredReservations {
         }
 
         @Override
+        public java.util.Set<ByteSequence> claimed() {
+            return claim == null ? java.util.Set.of() : java.util.Set.of(claim.etcdKey());
+        }
+
+        @Override
         public List<CounterStore.Also> underLock(Acquisition lock) {
             CounterStore.Also record = new CounterStore.Also(
                     new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)),
@@ -242,7 +247,14 @@ final class StoredReservations {
                             .thenCompose(claim -> call.beginWrite()
                                     ? write(record, stored, giveBack, claim)
                                     : CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id)))
-                            .thenApply(written -> true);
+                            .thenApply(written -> true)
+                            .exceptionallyCompose(error -> Futures.unwrap(error) instanceof QuotaAbnormalException
+                                    // planned on counters read after the record: if another process ended it
+                                    // meanwhile, that is the answer (false, or the outcome under our key)
+                                    ? stillAsRead(record).thenCompose(open -> open
+                                            ? CompletableFuture.failedFuture(error)
+                                            : endOnce(id, keep, key, call, deadline))
+                                    : CompletableFuture.failedFuture(error));
                 })
                 .exceptionallyCompose(error -> {
                     Throwable cause = Futures.unwrap(error);
@@ -254,6 +266,14 @@ final class StoredReservations {
                     }
                     return CompletableFuture.failedFuture(cause);
                 });
+    }
+
+    /** Whether {@code record} is still in etcd as it was read. */
+    private CompletableFuture<Boolean> stillAsRead(KeyValue record) {
+        return Futures.bounded(kv.get(record.getKey(), GetOption.builder().withKeysOnly(true).build()), opTimeout,
+                        "a read of a reservation's record")
+                .thenApply(got -> !got.getKvs().isEmpty()
+                        && got.getKvs().get(0).getModRevision() == record.getModRevision());
     }
 
     /** The ending transaction: fenced by the reservation's entry, or, if that is gone, by a read lock of its own. */

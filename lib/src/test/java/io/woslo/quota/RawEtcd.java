@@ -31,6 +31,11 @@ public final class RawEtcd {
         this.namespace = namespace;
     }
 
+    /** The plain jetcd client these reads go through. */
+    public Client client() {
+        return client;
+    }
+
     /** The counter at {@code <ns>/quota/<escapedAccount>/<resource>}, if it exists. */
     public Optional<JsonNode> counter(String escapedAccount, String resource) {
         return value(namespace + "/quota/" + escapedAccount + "/" + resource);
