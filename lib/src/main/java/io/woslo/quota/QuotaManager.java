@@ -480,9 +480,15 @@ public final class QuotaManager implements AutoCloseable {
                         return CompletableFuture.failedFuture(Fence.of(lock).lost(what));
                     }
                     io.etcd.jetcd.KeyValue now = got.getKvs().get(0);
-                    return Futures.bounded(client.getLeaseClient().grant((by.toMillis() + 999) / 1000),
-                                    operationTimeout, "a lease grant for " + what)
-                            .thenCompose(grant -> moveEntry(lock, now, grant.getID(), what));
+                    long seconds = (by.toMillis() + 999) / 1000;
+                    return Futures.bounded(client.getLeaseClient().timeToLive(now.getLease(),
+                                    io.etcd.jetcd.options.LeaseOption.DEFAULT), operationTimeout,
+                                    "a read of the lease of " + lock.entryKey())
+                            .thenCompose(left -> left.getTTL() >= seconds // lives long enough: never shortened
+                                    ? CompletableFuture.completedFuture(lock)
+                                    : Futures.bounded(client.getLeaseClient().grant(seconds), operationTimeout,
+                                                    "a lease grant for " + what)
+                                            .thenCompose(grant -> moveEntry(lock, now, grant.getID(), what)));
                 });
     }
 

@@ -47,6 +47,9 @@ public interface Reservation extends AutoCloseable {
      *                                  nothing changes then
      * @throws IllegalStateException when the reservation was already closed, committed or rolled back
      * @throws QuotaOutcomeUnknownException when etcd did not confirm it in time (do not commit again blindly)
+     * @throws QuotaUnavailableException when it was not applied: the amounts are still reserved (the read lock may
+     *                                   have been released to make sure the commit never lands late); commit again
+     *                                   (it then gives back under a lock of its own) or roll back
      */
     void commit(Map<String, Long> actual);
 

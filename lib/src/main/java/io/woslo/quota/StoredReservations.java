@@ -355,7 +355,7 @@ final class StoredReservations {
                 .commit();
         return Futures.bounded(txn, counters.writeTimeout(), "the extension of reservation " + id)
                 .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EtcdUnavailableException
-                        ? settleExtension(id, record, longer).thenApply(landed -> (TxnResponse) null)
+                        ? settleExtension(id, record, longer, lease).thenApply(landed -> (TxnResponse) null)
                         : CompletableFuture.failedFuture(error))
                 .thenCompose(response -> {
                     if (response == null || response.isSucceeded()) {
@@ -382,7 +382,7 @@ final class StoredReservations {
      * An extension whose answer was lost: if the record is as it compared, it is rewritten unchanged so the lost
      * transaction can never land (not applied); otherwise it landed if the record now lasts as long as asked.
      */
-    private CompletableFuture<Void> settleExtension(String id, KeyValue record, Stored longer) {
+    private CompletableFuture<Void> settleExtension(String id, KeyValue record, Stored longer, long lease) {
         ByteSequence key = key(id);
         CompletableFuture<TxnResponse> txn = kv.txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(record.getModRevision())))
@@ -392,11 +392,14 @@ final class StoredReservations {
         return Futures.bounded(txn, counters.writeTimeout(), "the settlement of the extension of reservation " + id)
                 .thenApply(response -> {
                     List<KeyValue> now = response.isSucceeded() ? List.of() : response.getGetResponses().get(0).getKvs();
+                    if (now.isEmpty() || now.get(0).getLease() != lease) {
+                        revoke(lease); // the move never landed and never will: nothing lives on the new lease
+                    }
                     if (now.isEmpty() || Json.read(now.get(0).getValue(), Stored.class).expiresAt() < longer.expiresAt()) {
                         throw new EtcdUnavailableException("etcd did not answer the extension of reservation " + id
                                 + " in time; it was not applied", null);
                     }
-                    return null;
+                    return null; // it landed, or another extension made it live at least as long
                 });
     }
 

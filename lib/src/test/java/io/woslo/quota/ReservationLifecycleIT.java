@@ -222,6 +222,9 @@ class ReservationLifecycleIT extends QuotaItSupport {
             reservation.extend(Duration.ofSeconds(90));
             KeyValue entry = only(namespace + "/locks/");
             assertThat(ttl(client, entry.getLease())).isGreaterThan(80);
+            reservation.extend(Duration.ofSeconds(10));
+            assertThat(only(namespace + "/locks/").getLease()).as("never shortened").isEqualTo(entry.getLease());
+            assertThat(ttl(client, entry.getLease())).isGreaterThan(80);
         }
         assertThat(raw.locks()).isEmpty();
     }
