@@ -69,6 +69,8 @@ public final class Coordinator implements AutoCloseable {
                     .failureMode(config.failureMode())
                     .healthCheckInterval(config.healthCheckInterval())
                     .idempotencyWindow(config.idempotencyWindow())
+                    // Every handler continues on its request's event loop (Replies.whenDone): no pool hop needed.
+                    .callbackExecutor(Runnable::run)
                     .meterRegistry(registry);
             Client forSources = client;
             config.resources().forEach((name, source) ->

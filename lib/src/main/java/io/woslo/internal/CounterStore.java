@@ -325,7 +325,7 @@ public final class CounterStore {
      * {@link EtcdUnavailableException} when it did not and never will, and with {@link OutcomeUnknownException}
      * (carrying the {@link LostWrite}) when etcd cannot tell us now.
      */
-    private CompletableFuture<Void> resolve(LostWrite lost) {
+    public CompletableFuture<Void> resolve(LostWrite lost) {
         return settle(lost).handle((landed, error) -> {
             if (error != null) {
                 throw new OutcomeUnknownException("etcd did not answer " + lost.what() + " in time, nor whether it"

@@ -79,6 +79,11 @@ final class EndGuard implements CounterStore.Guard {
         this.claim = claim;
     }
 
+    /** The reservation's account. */
+    String account() {
+        return account;
+    }
+
     @Override
     public List<Cmp> compares() {
         List<Cmp> out = new ArrayList<>(3);

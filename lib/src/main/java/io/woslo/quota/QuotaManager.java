@@ -136,7 +136,9 @@ public final class QuotaManager implements AutoCloseable {
      * Where the futures handed to callers complete, so that their continuations (which may block, even on another
      * WOSLO call) never run on a thread WOSLO needs for progress: jetcd's executor, a lane, a combiner.
      */
-    private final ExecutorService callbacks;
+    private final Executor callbacks;
+    /** The callback pool when the manager made its own, else null. */
+    private final ExecutorService ownedCallbacks;
     private final QuotaMetrics metrics;
     private final OverQuotaListener overQuotaListener;
     private final Duration probeTimeout;
@@ -180,7 +182,13 @@ public final class QuotaManager implements AutoCloseable {
         ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, daemonThreads("woslo-quota-deadline"));
         timer.setRemoveOnCancelPolicy(true);
         this.deadlines = timer;
-        this.callbacks = Executors.newCachedThreadPool(daemonThreads("woslo-quota-callback"));
+        if (b.callbackExecutor != null) {
+            this.callbacks = b.callbackExecutor;
+            this.ownedCallbacks = null;
+        } else {
+            this.ownedCallbacks = Executors.newCachedThreadPool(daemonThreads("woslo-quota-callback"));
+            this.callbacks = ownedCallbacks;
+        }
         prober.scheduleWithFixedDelay(this::probeEtcd, b.healthCheckInterval.toMillis(),
                 b.healthCheckInterval.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -1244,7 +1252,9 @@ public final class QuotaManager implements AutoCloseable {
         prober.shutdownNow();
         scanner.shutdownNow();
         deadlines.shutdownNow();
-        callbacks.shutdown();
+        if (ownedCallbacks != null) {
+            ownedCallbacks.shutdown();
+        }
         if (ownedHandlerExecutor != null) {
             ownedHandlerExecutor.shutdownNow();
         }
@@ -1477,6 +1487,7 @@ public final class QuotaManager implements AutoCloseable {
         private FailureMode failureMode = FailureMode.CLOSED;
         private Clock clock = Clock.systemUTC();
         private Executor handlerExecutor;
+        private Executor callbackExecutor;
         private QuotaMetrics metrics = QuotaMetrics.NONE;
         private OverQuotaListener overQuotaListener = (account, resource, used, quota) -> { };
 
@@ -1591,6 +1602,21 @@ public final class QuotaManager implements AutoCloseable {
                 throw new IllegalArgumentException("handlerExecutor must not be null");
             }
             this.handlerExecutor = executor;
+            return this;
+        }
+
+        /**
+         * Where the futures handed to callers complete; default a pool of daemon threads the manager owns, so that a
+         * continuation that blocks (even on another WOSLO call) never holds up a thread WOSLO needs. Give a direct
+         * executor ({@code Runnable::run}) only when every continuation returns at once, e.g. one that hands the
+         * result to an event loop (Vert.x's {@code Future.fromCompletionStage(future, context)}): it saves a thread
+         * hop per call.
+         */
+        public Builder callbackExecutor(Executor executor) {
+            if (executor == null) {
+                throw new IllegalArgumentException("callbackExecutor must not be null");
+            }
+            this.callbackExecutor = executor;
             return this;
         }
 

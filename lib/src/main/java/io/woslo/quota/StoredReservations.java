@@ -25,6 +25,7 @@ import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LockEngine;
 import io.woslo.internal.LockLostException;
+import io.woslo.internal.TxnCombiner;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -60,6 +61,8 @@ final class StoredReservations {
     private final KeyLayout layout;
     private final CounterStore counters;
     private final Idempotency idempotency;
+    /** Group commit of the reads and transactions that end reservations. */
+    private final TxnCombiner ends;
     private final Duration opTimeout;
     private final Duration leaseTime;
 
@@ -72,6 +75,7 @@ final class StoredReservations {
         this.layout = layout;
         this.counters = counters;
         this.idempotency = idempotency;
+        this.ends = new TxnCombiner(kv, counters.writeTimeout());
         this.opTimeout = opTimeout;
         this.leaseTime = leaseTime;
     }
@@ -227,14 +231,14 @@ final class StoredReservations {
         if (key != null) {
             reads.add(idempotency.read(key));
         }
-        return Futures.bounded(kv.txn().Then(reads.toArray(Op[]::new)).commit(), opTimeout,
-                        "a read of reservation " + id)
+        // Reads of ends arriving together share one transaction (in both branches: another part may fail it).
+        return ends.submit(new TxnCombiner.Part(List.of(), reads, reads)).outcome()
                 .thenCompose(read -> {
-                    Idempotency.Done done = key == null ? null : Idempotency.done(key, read.getGetResponses().get(1).getKvs());
+                    Idempotency.Done done = key == null ? null : Idempotency.done(key, read.gets().get(1).getKvs());
                     if (done != null) {
                         return CompletableFuture.failedFuture(done);
                     }
-                    List<KeyValue> found = read.getGetResponses().get(0).getKvs();
+                    List<KeyValue> found = read.gets().get(0).getKvs();
                     if (found.isEmpty()) {
                         return CompletableFuture.completedFuture(false);
                     }
@@ -245,9 +249,9 @@ final class StoredReservations {
                             : Requirements.givenBack(id, stored.resources(), keep);
                     return idempotency.claim(key, Map.of("ended", true))
                             .thenCompose(claim -> call.beginWrite()
-                                    ? write(record, stored, giveBack, claim)
-                                    : CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id)))
-                            .thenApply(written -> true)
+                                    ? write(record, stored, giveBack, claim).thenApply(written -> true)
+                                    : CompletableFuture.<Boolean>failedFuture(Call.abandonedBeforeWriting(
+                                            "the end of reservation " + id)))
                             .exceptionallyCompose(error -> Futures.unwrap(error) instanceof QuotaAbnormalException
                                     // planned on counters read after the record: if another process ended it
                                     // meanwhile, that is the answer (false, or the outcome under our key)
@@ -276,15 +280,16 @@ final class StoredReservations {
                         && got.getKvs().get(0).getModRevision() == record.getModRevision());
     }
 
-    /** The ending transaction: fenced by the reservation's entry, or, if that is gone, by a read lock of its own. */
-    private CompletableFuture<Map<String, io.woslo.internal.Counter>> write(KeyValue record, Stored stored,
-                                                                         Map<String, Long> giveBack,
-                                                                         Idempotency.Claim claim) {
+    /**
+     * The ending transaction: fenced by the reservation's entry, or, if that is gone, by a read lock of its own. One
+     * that gives nothing back compares no counter, so concurrent ones share a transaction.
+     */
+    private CompletableFuture<?> write(KeyValue record, Stored stored, Map<String, Long> giveBack,
+                                       Idempotency.Claim claim) {
         long entryRevision = stored.entryRevision(record);
         if (giveBack.isEmpty()) {
-            EndGuard guard = new EndGuard(client, layout, counters.writeTimeout(), stored.account(),
-                    stored.resources().keySet(), record, null, stored.entry(), entryRevision, claim);
-            return counters.update(stored.account(), List.of(), Map.of(), guard, seen -> Map.of());
+            return keepAll(new EndGuard(client, layout, counters.writeTimeout(), stored.account(),
+                    stored.resources().keySet(), record, null, stored.entry(), entryRevision, claim), claim);
         }
         Fence own = new Fence(stored.entry(), entryRevision, record.getLease(), false);
         return lowerUnder(record, stored, giveBack, claim, own, entryRevision).exceptionallyCompose(error ->
@@ -292,6 +297,31 @@ final class StoredReservations {
                         ? manager.withReadLock(stored.account(), lock ->
                                 lowerUnder(record, stored, giveBack, claim, Fence.of(lock), entryRevision))
                         : CompletableFuture.failedFuture(error));
+    }
+
+    /**
+     * Ends a reservation keeping everything: the guard's transaction alone, group-committed with other ends. A part
+     * whose own compares held in a transaction another part failed goes again; an answer that was lost is settled
+     * by the guard.
+     */
+    private CompletableFuture<Void> keepAll(EndGuard guard, Idempotency.Claim claim) {
+        String writeId = Long.toHexString(ThreadLocalRandom.current().nextLong());
+        String what = "the end of a reservation of account '" + guard.account() + "'";
+        TxnCombiner.Submission txn = ends.submit(new TxnCombiner.Part(guard.compares(),
+                guard.writes(writeId, java.util.Set.of()), guard.reads(),
+                claim == null ? java.util.Set.of() : java.util.Set.of(claim.etcdKey())));
+        return txn.outcome().handle((outcome, error) -> {
+            if (error != null) {
+                return Futures.unwrap(error) instanceof EtcdUnavailableException
+                        ? counters.resolve(new CounterStore.LostWrite(guard, writeId, what))
+                        : CompletableFuture.<Void>failedFuture(Futures.unwrap(error));
+            }
+            if (outcome.succeeded()) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            RuntimeException refused = guard.failure(outcome.gets(), what);
+            return refused != null ? CompletableFuture.<Void>failedFuture(refused) : keepAll(guard, claim);
+        }).thenCompose(next -> next);
     }
 
     private CompletableFuture<Map<String, io.woslo.internal.Counter>> lowerUnder(KeyValue record, Stored stored,
