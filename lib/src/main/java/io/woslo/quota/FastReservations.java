@@ -68,6 +68,8 @@ final class FastReservations {
     /** How often, and how far apart, the settlement of a lost answer is tried before a refresh is left to fix it. */
     private static final int SETTLE_ATTEMPTS = 10;
     private static final Duration SETTLE_PAUSE = Duration.ofMillis(500);
+    /** The longest pause before a batch that lost its account's counters to another process goes again. */
+    private static final long MAX_COLLISION_PAUSE_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10);
 
     private final QuotaManager manager;
     private final KV kv;
@@ -193,6 +195,8 @@ final class FastReservations {
         final ArrayDeque<Request> queue = new ArrayDeque<>();
         boolean running; // guarded by this
         volatile View view;
+        /** A moving average of how long this lane's transactions take to commit: the pause after a collision. */
+        volatile long commitNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
         /** Completes when no transaction of this lane has an outcome still unknown. */
         volatile CompletableFuture<Void> settled = CompletableFuture.completedFuture(null);
 
@@ -497,6 +501,7 @@ final class FastReservations {
                 }
                 Set<ByteSequence> claimed = new java.util.HashSet<>();
                 fits.forEach(r -> claimed.addAll(r.claimed()));
+                long sentAt = System.nanoTime();
                 TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(compares, writes, reads, claimed));
                 return txn.outcome()
                         .handle((outcome, error) -> {
@@ -513,6 +518,7 @@ final class FastReservations {
                                 return CompletableFuture.<Void>failedFuture(cause);
                             }
                             if (outcome.succeeded()) {
+                                commitNanos = (commitNanos * 7 + (System.nanoTime() - sentAt)) / 8;
                                 granted(outcome.revision(), outcome.gets().get(0).getCount(), seen.accountRevision(),
                                         fits, entries, working, leaseId);
                                 refused.forEach((r, e) -> r.result().completeExceptionally(e));
@@ -526,21 +532,70 @@ final class FastReservations {
                             if (again.isEmpty()) {
                                 return CompletableFuture.<Void>completedFuture(null);
                             }
-                            manager.countConflict();
                             View fresh = see(fromElse(resources, seen, outcome.gets()),
                                     outcome.gets().get(resources.size()).getCount(),
                                     modRevision(outcome.gets().get(resources.size() + 1)));
                             if (fresh == null || !usable(fresh, resources)) {
-                                return slowPath(batch);
+                                return slowPath(again);
                             }
                             if (System.nanoTime() > deadline) {
                                 return CompletableFuture.<Void>failedFuture(new EtcdUnavailableException("the counters of"
                                         + " account '" + account + "' stayed contended for " + opTimeout, null));
                             }
-                            return commit(again, resources, fresh, limits, deadline);
+                            if (!movedSince(seen, fresh, resources)) { // another part failed the transaction
+                                return commit(again, resources, fresh, limits, deadline);
+                            }
+                            // Another process won this round on this account. Requests that arrived meanwhile join
+                            // the retry: a collision makes the next transaction carry more, not adds one.
+                            manager.countConflict();
+                            List<Request> joined = joinQueued(again, resources);
+                            return commit(joined, resources, fresh, limits, deadline)
+                                    .whenComplete((v, failed) -> { // the lane fails its batch; the joined too
+                                        if (failed != null) {
+                                            joined.forEach(r -> r.result().completeExceptionally(Futures.unwrap(failed)));
+                                        }
+                                    });
                         })
                         .thenCompose(next -> next);
             });
+        }
+
+        /** Whether a counter of {@code resources}, or the account key, changed between two views. */
+        boolean movedSince(View before, View after, Set<String> resources) {
+            if (before.accountRevision() != after.accountRevision()) {
+                return true;
+            }
+            for (String resource : resources) {
+                if (before.counters().get(resource).modRevision() != after.counters().get(resource).modRevision()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /**
+         * {@code again} with the requests queued meanwhile that fit the same transaction (their resources among
+         * {@code resources}, within the batch and operation limits, no idempotency key shared), taken off the queue.
+         */
+        List<Request> joinQueued(List<Request> again, Set<String> resources) {
+            List<Request> joined = new ArrayList<>(again);
+            int weight = joined.stream().mapToInt(Request::weight).sum();
+            Set<ByteSequence> claimed = new java.util.HashSet<>();
+            joined.forEach(r -> claimed.addAll(r.claimed()));
+            synchronized (this) {
+                for (java.util.Iterator<Request> it = queue.iterator(); it.hasNext() && joined.size() < MAX_BATCH; ) {
+                    Request next = it.next();
+                    if (resources.containsAll(next.wanted().keySet())
+                            && resources.size() + weight + next.weight() + 2 <= TxnCombiner.MAX_OPS
+                            && next.claimed().stream().noneMatch(claimed::contains)) {
+                        it.remove();
+                        joined.add(next);
+                        weight += next.weight();
+                        claimed.addAll(next.claimed());
+                    }
+                }
+            }
+            return joined;
         }
 
         /**
