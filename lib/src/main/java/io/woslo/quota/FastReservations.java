@@ -68,8 +68,10 @@ final class FastReservations {
     /** How often, and how far apart, the settlement of a lost answer is tried before a refresh is left to fix it. */
     private static final int SETTLE_ATTEMPTS = 10;
     private static final Duration SETTLE_PAUSE = Duration.ofMillis(500);
-    /** The longest pause before a batch that lost its account's counters to another process goes again. */
-    private static final long MAX_COLLISION_PAUSE_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(10);
+    /** How long after another process won a round on an account its batches are sent speculatively. */
+    private static final long CONTENDED_FOR_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    /** Most states of a contended counter one speculative transaction plans for. */
+    static final int MAX_SPECULATIONS = 16;
 
     private final QuotaManager manager;
     private final KV kv;
@@ -84,6 +86,8 @@ final class FastReservations {
     private final TxnCombiner combiner;
     /** Requests this path handed to the slow path: tests see whether an account stays off the fast path. */
     private final java.util.concurrent.atomic.LongAdder handedOver = new java.util.concurrent.atomic.LongAdder();
+    /** Speculative batches that committed on a level above 0: tests see that speculation happens. */
+    private final java.util.concurrent.atomic.LongAdder speculativeHits = new java.util.concurrent.atomic.LongAdder();
 
     FastReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, LockEngine engine,
                      Duration opTimeout, Duration leaseTime, Predicate<Counter> stale) {
@@ -112,6 +116,11 @@ final class FastReservations {
         Request request = new Request(wanted, new CompletableFuture<>(), attachment);
         lanes.computeIfAbsent(account, Lane::new).submit(request);
         return request.result();
+    }
+
+    /** How many batches committed on a counter state other than the one seen (a speculative level above 0). */
+    long speculativeHits() {
+        return speculativeHits.sum();
     }
 
     /** How many requests went to the slow path since this was built. */
@@ -195,8 +204,8 @@ final class FastReservations {
         final ArrayDeque<Request> queue = new ArrayDeque<>();
         boolean running; // guarded by this
         volatile View view;
-        /** A moving average of how long this lane's transactions take to commit: the pause after a collision. */
-        volatile long commitNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(1);
+        /** When another process last won a round on this account's counters ({@link System#nanoTime()}). */
+        volatile long lastConflictNanos = System.nanoTime() - CONTENDED_FOR_NANOS;
         /** Completes when no transaction of this lane has an outcome still unknown. */
         volatile CompletableFuture<Void> settled = CompletableFuture.completedFuture(null);
 
@@ -447,6 +456,9 @@ final class FastReservations {
 
         CompletableFuture<Void> commit(List<Request> batch, Set<String> resources, View seen, Map<String, Long> limits,
                                        long deadline) {
+            if (resources.size() == 1 && System.nanoTime() - lastConflictNanos < CONTENDED_FOR_NANOS) {
+                return speculate(batch, resources.iterator().next(), seen, limits, deadline);
+            }
             Map<String, Counter> working = new LinkedHashMap<>();
             resources.forEach(r -> working.put(r, seen.counters().get(r).counter()));
             List<Request> fits = new ArrayList<>();
@@ -501,7 +513,6 @@ final class FastReservations {
                 }
                 Set<ByteSequence> claimed = new java.util.HashSet<>();
                 fits.forEach(r -> claimed.addAll(r.claimed()));
-                long sentAt = System.nanoTime();
                 TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(compares, writes, reads, claimed));
                 return txn.outcome()
                         .handle((outcome, error) -> {
@@ -518,7 +529,6 @@ final class FastReservations {
                                 return CompletableFuture.<Void>failedFuture(cause);
                             }
                             if (outcome.succeeded()) {
-                                commitNanos = (commitNanos * 7 + (System.nanoTime() - sentAt)) / 8;
                                 granted(outcome.revision(), outcome.gets().get(0).getCount(), seen.accountRevision(),
                                         fits, entries, working, leaseId);
                                 refused.forEach((r, e) -> r.result().completeExceptionally(e));
@@ -548,6 +558,7 @@ final class FastReservations {
                             // Another process won this round on this account. Requests that arrived meanwhile join
                             // the retry: a collision makes the next transaction carry more, not adds one.
                             manager.countConflict();
+                            lastConflictNanos = System.nanoTime();
                             List<Request> joined = joinQueued(again, resources);
                             return commit(joined, resources, fresh, limits, deadline)
                                     .whenComplete((v, failed) -> { // the lane fails its batch; the joined too
@@ -557,6 +568,266 @@ final class FastReservations {
                                     });
                         })
                         .thenCompose(next -> next);
+            });
+        }
+
+        /**
+         * One state of a contended counter that a speculative transaction plans for: the counter as it would be
+         * ({@code input}), what the batch makes of it ({@code output}), which requests fit and which are refused.
+         */
+        private record Level(String resource, Counter input, Counter output, List<Request> fits,
+                             Map<Request, QuotaExceededException> refused) {
+        }
+
+        /**
+         * A batch for an account whose counter other processes keep changing (it lost a round within the last
+         * second), planned on several states of its one counter at once, in ONE transaction of nested transactions:
+         * level 0 compares the counter as seen (its mod revision); level {@code j} compares the counter's VALUE with
+         * the seen one plus {@code j} used; each also compares the account key, as every fast-path transaction does,
+         * and writes the batch as planned on its state; its else branch is the next level; the last one's reads the
+         * current state. So a batch sent while another process's batch lands
+         * first still commits, on the state that other batch left, instead of failing and going again.
+         *
+         * <p>Comparing the value (not the mod revision) is sound because what a plan decides depends on nothing but
+         * the value. Every level writes the lock entry of the batch's first request (each level is planned only where
+         * that request fits), and compares it absent: a transaction whose answer was lost is withdrawn by writing that
+         * entry first ({@link #settleSpeculation}), which no value can undo.
+         */
+        CompletableFuture<Void> speculate(List<Request> batch, String resource, View seen, Map<String, Long> limits,
+                                          long deadline) {
+            VersionedCounter base = seen.counters().get(resource);
+            List<Level> levels = new ArrayList<>();
+            int budget = TxnCombiner.MAX_OPS - 1 - (batch.size() * 2 + 4); // the last level's reads
+            for (int j = 0; j < MAX_SPECULATIONS; j++) {
+                Counter input = base.counter().withUsed(base.counter().used() + j);
+                Map<String, Counter> working = new LinkedHashMap<>(Map.of(resource, input));
+                List<Request> fits = new ArrayList<>();
+                Map<Request, QuotaExceededException> refused = new HashMap<>();
+                for (Request request : batch) {
+                    QuotaExceededException refusal = plan(account, request, working, limits);
+                    if (refusal == null) {
+                        fits.add(request);
+                    } else {
+                        refused.put(request, refusal);
+                    }
+                }
+                if (fits.isEmpty() || fits.get(0) != batch.get(0)) {
+                    break; // from here on the first request does not fit: decide on what etcd returns
+                }
+                int size = 4 + fits.stream().mapToInt(Request::weight).sum();
+                if (size > budget) {
+                    break;
+                }
+                budget -= size;
+                levels.add(new Level(resource, input, working.get(resource), fits, refused));
+            }
+            if (levels.isEmpty()) { // nothing fits even as seen: the plain path decides (refusals need a fresh view)
+                lastConflictNanos = System.nanoTime() - CONTENDED_FOR_NANOS;
+                return commit(batch, Set.of(resource), seen, limits, deadline);
+            }
+            return leases.lease().thenCompose(leaseId -> {
+                Map<Request, String> entries = new HashMap<>();
+                batch.forEach(r -> entries.put(r, engine.newEntryKey(lockKey, false, leaseId)));
+                String sentinel = entries.get(batch.get(0));
+                ByteSequence counterKey = bytes(layout.quotaKey(account, resource));
+                PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
+                List<Op> finalReads = new ArrayList<>(List.of(Op.get(counterKey, GetOption.DEFAULT), writersCount(),
+                        accountRead()));
+                batch.forEach(r -> {
+                    if (r.attachment() != null) {
+                        finalReads.addAll(r.attachment().reads());
+                    }
+                });
+                // Built from the last level up: each level's else branch is the next level.
+                Op[] otherwise = finalReads.toArray(Op[]::new);
+                for (int j = levels.size() - 1; j >= 1; j--) {
+                    otherwise = new Op[] {Op.txn(levelCompares(j, levels.get(j), counterKey, sentinel, seen),
+                            levelWrites(levels.get(j), counterKey, entries, leaseId, onLease), otherwise)};
+                }
+                Cmp[] outerCompares = levelCompares(0, levels.get(0), counterKey, sentinel, seen);
+                Op[] outerThen = levelWrites(levels.get(0), counterKey, entries, leaseId, onLease);
+                Op[] outerElse = otherwise;
+                CompletableFuture<TxnResponse> raw = kv.txn().If(outerCompares).Then(outerThen).Else(outerElse)
+                        .commit();
+                return Futures.bounded(raw, opTimeout, "a reservation of account '" + account + "'")
+                        .handle((response, error) -> {
+                            if (error != null) {
+                                if (Futures.isNotFound(error)) { // the shared lease is gone: take the slow path
+                                    leases.discard(leaseId);
+                                    return slowPath(batch);
+                                }
+                                settleSpeculation(raw, batch, entries, sentinel, leaseId);
+                                Throwable cause = Futures.unwrap(error);
+                                batch.stream().filter(Request::keptWhenLost).forEach(r -> r.result()
+                                        .completeExceptionally(new OutcomeUnknownException("etcd did not answer a"
+                                                + " reservation of account '" + account + "' in time; it may have"
+                                                + " been applied", cause)));
+                                return CompletableFuture.<Void>failedFuture(cause);
+                            }
+                            TxnResponse at = response;
+                            for (Level level : levels) {
+                                if (at.isSucceeded()) {
+                                    if (level != levels.get(0)) {
+                                        speculativeHits.increment();
+                                    }
+                                    List<String> granted = level.fits().stream().map(entries::get).toList();
+                                    granted(response.getHeader().getRevision(), at.getGetResponses().get(0).getCount(),
+                                            seen.accountRevision(), level.fits(), granted,
+                                            Map.of(resource, level.output()), leaseId);
+                                    level.refused().forEach((r, e) -> r.result().completeExceptionally(e));
+                                    return CompletableFuture.<Void>completedFuture(null);
+                                }
+                                if (level != levels.get(levels.size() - 1)) {
+                                    at = at.getTxnResponses().get(0);
+                                }
+                            }
+                            // No level held: plan again on what the last else branch read.
+                            List<GetResponse> gets = at.getGetResponses();
+                            List<Request> again = withoutFailedAttachments(batch, batch, gets.subList(3, gets.size()));
+                            if (again.isEmpty()) {
+                                return CompletableFuture.<Void>completedFuture(null);
+                            }
+                            View fresh = see(fromElse(Set.of(resource), seen, gets), gets.get(1).getCount(),
+                                    modRevision(gets.get(2)));
+                            if (fresh == null || !usable(fresh, Set.of(resource))) {
+                                return slowPath(again);
+                            }
+                            if (System.nanoTime() > deadline) {
+                                return CompletableFuture.<Void>failedFuture(new EtcdUnavailableException("the counters of"
+                                        + " account '" + account + "' stayed contended for " + opTimeout, null));
+                            }
+                            manager.countConflict();
+                            lastConflictNanos = System.nanoTime();
+                            List<Request> joined = joinQueued(again, Set.of(resource));
+                            return commit(joined, Set.of(resource), fresh, limits, deadline)
+                                    .whenComplete((v, failed) -> {
+                                        if (failed != null) {
+                                            joined.forEach(r -> r.result().completeExceptionally(Futures.unwrap(failed)));
+                                        }
+                                    });
+                        })
+                        .thenCompose(next -> next);
+            });
+        }
+
+        /**
+         * What level {@code j} compares: the first, the counter as seen (its mod revision, as the plain path does);
+         * the others, the counter's value.
+         */
+        private Cmp[] levelCompares(int j, Level level, ByteSequence counterKey, String sentinel, View seen) {
+            Cmp counter = j == 0
+                    ? new Cmp(counterKey, Cmp.Op.EQUAL, CmpTarget.modRevision(seen.counters().get(level.resource())
+                            .modRevision()))
+                    : new Cmp(counterKey, Cmp.Op.EQUAL, CmpTarget.value(Json.write(level.input())));
+            List<Cmp> compares = new ArrayList<>(List.of(counter,
+                    new Cmp(bytes(layout.accountKey(account)), Cmp.Op.EQUAL, CmpTarget.modRevision(seen.accountRevision())),
+                    new Cmp(bytes(sentinel), Cmp.Op.EQUAL, CmpTarget.createRevision(0))));
+            level.fits().stream().filter(r -> r.attachment() != null)
+                    .forEach(r -> compares.addAll(r.attachment().compares()));
+            return compares.toArray(Cmp[]::new);
+        }
+
+        private Op[] levelWrites(Level level, ByteSequence counterKey, Map<Request, String> entries, long leaseId,
+                                 PutOption onLease) {
+            List<Op> writes = new ArrayList<>(List.of(Op.put(counterKey, Json.write(level.output()), PutOption.DEFAULT)));
+            for (Request request : level.fits()) {
+                writes.add(Op.put(bytes(entries.get(request)), LockEngine.entryValue(false,
+                        ThreadLocalRandom.current().nextLong(), leaseTime), onLease));
+                if (request.attachment() != null) {
+                    writes.addAll(request.attachment().writes(entries.get(request), leaseId));
+                }
+            }
+            writes.add(writersCount());
+            return writes.toArray(Op[]::new);
+        }
+
+        /**
+         * A speculative transaction whose answer did not come in time: withdrawn by writing its first request's
+         * entry (which every level compares absent) if it is not there, then deleting it again; if it is there, the
+         * transaction landed at that entry's create revision, and the requests whose entries existed then are undone
+         * (those kept when lost stay), as {@link #settle} does for a plain transaction. Until then the lane waits.
+         */
+        void settleSpeculation(CompletableFuture<TxnResponse> raw, List<Request> batch, Map<Request, String> entries,
+                               String sentinel, long leaseId) {
+            view = null;
+            long failedAt = manager.nowMillis();
+            ByteSequence key = bytes(sentinel);
+            PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
+            settled = raw.copy().orTimeout(opTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+                    .handle((response, error) -> response)
+                    .thenCompose(response -> response != null
+                            ? CompletableFuture.completedFuture(landedAt(response))
+                            : Futures.retry(() -> Futures.bounded(kv.txn()
+                                            .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                                            .Then(Op.put(key, Json.write(Map.of("withdrawn", true)), onLease))
+                                            .Else(Op.get(key, GetOption.builder().withKeysOnly(true).build()))
+                                            .commit(), opTimeout, "the settlement of a reservation of account '"
+                                            + account + "'")
+                                    .thenCompose(settle -> settle.isSucceeded()
+                                            ? kv.delete(key).thenApply(d -> 0L) // withdrawn: it can never land now
+                                            : CompletableFuture.completedFuture(settle.getGetResponses().get(0)
+                                                    .getKvs().get(0).getCreateRevision())),
+                                    SETTLE_ATTEMPTS, SETTLE_PAUSE, e -> e instanceof EtcdUnavailableException))
+                    .thenCompose(revision -> revision == 0
+                            ? CompletableFuture.<Void>completedFuture(null)
+                            : undoLanded(revision, batch, entries, failedAt, leaseId))
+                    .exceptionally(e -> {
+                        LOG.error("could not settle a late reservation of account '{}'; a refresh will correct its"
+                                + " counters: {}", account, Futures.unwrap(e).toString());
+                        return null;
+                    });
+        }
+
+        /** The revision a speculative transaction's answer shows it landed at, or 0 when no level held. */
+        long landedAt(TxnResponse response) {
+            TxnResponse at = response;
+            while (!at.isSucceeded()) {
+                if (at.getTxnResponses().isEmpty()) {
+                    return 0;
+                }
+                at = at.getTxnResponses().get(0);
+            }
+            return response.getHeader().getRevision();
+        }
+
+        /** Undoes the requests of a late speculative transaction whose entries existed at {@code revision}. */
+        CompletableFuture<Void> undoLanded(long revision, List<Request> batch, Map<Request, String> entries,
+                                           long failedAt, long leaseId) {
+            List<Request> undone = batch.stream().filter(r -> !r.keptWhenLost()).toList();
+            List<CompletableFuture<Boolean>> existed = undone.stream()
+                    .map(r -> Futures.bounded(kv.get(bytes(entries.get(r)), GetOption.builder().withRevision(revision)
+                                    .withKeysOnly(true).build()), opTimeout, "a read of a reservation's entry")
+                            .thenApply(got -> !got.getKvs().isEmpty()))
+                    .toList();
+            return CompletableFuture.allOf(existed.toArray(CompletableFuture[]::new)).thenCompose(v -> {
+                Map<String, Long> amounts = new LinkedHashMap<>();
+                List<String> undoneEntries = new ArrayList<>();
+                List<Op> undoOps = new ArrayList<>();
+                for (int i = 0; i < undone.size(); i++) {
+                    if (!existed.get(i).join()) {
+                        continue;
+                    }
+                    Request request = undone.get(i);
+                    request.wanted().forEach((resource, amount) -> amounts.merge(resource, amount, Long::sum));
+                    undoneEntries.add(entries.get(request));
+                    if (request.attachment() != null) {
+                        undoOps.addAll(request.attachment().undo());
+                    }
+                }
+                if (undoneEntries.isEmpty()) {
+                    return CompletableFuture.<Void>completedFuture(null);
+                }
+                LOG.warn("a reservation of account '{}' reported as failed reached etcd late; undoing it", account);
+                Acquisition landed = new Acquisition(lockKey, undoneEntries.get(0), false, leaseId, revision, null, false);
+                return manager.release(account, amounts, failedAt, landed, false, Call.unbounded(),
+                                "undo of a late reservation")
+                        .thenCompose(done -> undoOps.isEmpty()
+                                ? CompletableFuture.<Void>completedFuture(null)
+                                : Futures.bounded(kv.txn().Then(undoOps.toArray(Op[]::new)).commit(), opTimeout,
+                                        "the undo of a late reservation's records").thenApply(r -> (Void) null))
+                        .thenCompose(done -> CompletableFuture.allOf(undoneEntries.stream()
+                                .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
+                                .toArray(CompletableFuture[]::new)));
             });
         }
 

@@ -1227,6 +1227,11 @@ public final class QuotaManager implements AutoCloseable {
         return fast.handedToSlowPath();
     }
 
+    /** How many fast-path batches committed on a counter state they planned for speculatively (for tests). */
+    long speculativeCommits() {
+        return fast.speculativeHits();
+    }
+
     void countConflict() {
         conflicts.increment();
     }
