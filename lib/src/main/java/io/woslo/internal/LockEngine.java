@@ -87,12 +87,20 @@ public final class LockEngine implements AutoCloseable {
     private final String ownTag = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L) + ".";
 
     public LockEngine(Client client, KeyLayout layout, Duration opTimeout) {
+        this(client, layout, opTimeout, new TxnCombiner(client.getKVClient(), opTimeout));
+    }
+
+    /**
+     * An engine whose releases of entries on shared leases go through {@code deletes}, which may carry other
+     * transactions' parts too (the quota fast path's reservations: a release then costs no transaction of its own).
+     */
+    public LockEngine(Client client, KeyLayout layout, Duration opTimeout, TxnCombiner deletes) {
         this.kv = client.getKVClient();
         this.leases = client.getLeaseClient();
         this.watches = client.getWatchClient();
         this.layout = layout;
         this.opTimeout = opTimeout;
-        this.deletes = new TxnCombiner(kv, opTimeout);
+        this.deletes = deletes;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "woslo-lock-timer");
             t.setDaemon(true);
@@ -146,7 +154,8 @@ public final class LockEngine implements AutoCloseable {
         localGone(acquisition.entryKey());
         if (!acquisition.ownsLease()) {
             Op delete = Op.delete(bytes(acquisition.entryKey()), io.etcd.jetcd.options.DeleteOption.DEFAULT);
-            return deletes.submit(new TxnCombiner.Part(List.of(), List.of(delete), List.of())).outcome()
+            // In both branches: a release combined with parts whose compares may fail is done either way.
+            return deletes.submit(new TxnCombiner.Part(List.of(), List.of(delete), List.of(delete))).outcome()
                     .thenApply(outcome -> outcome.deleted().get(0) > 0);
         }
         if (acquisition.keepAlive() != null) {

@@ -149,13 +149,17 @@ public final class QuotaManager implements AutoCloseable {
         this.client = b.client;
         this.layout = new KeyLayout(b.namespace);
         this.locks = RwLocks.builder(b.client).namespace(b.namespace).operationTimeout(b.operationTimeout).build();
-        this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout);
+        // One group commit for the fast path's reservations and the releases of their entries: a close rides in the
+        // next reservation's transaction instead of costing one of its own.
+        io.woslo.internal.TxnCombiner combiner = new io.woslo.internal.TxnCombiner(b.client.getKVClient(),
+                b.operationTimeout);
+        this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout, combiner);
         this.counters = new CounterStore(b.client, layout, b.operationTimeout, conflicts);
         this.stored = new StoredReservations(this, b.client, layout, counters,
                 new Idempotency(b.client, layout, b.idempotencyWindow, b.operationTimeout), b.operationTimeout,
                 b.lockLeaseTime);
-        this.fast = new FastReservations(this, b.client, layout, accountLocks, b.operationTimeout, b.lockLeaseTime,
-                this::isStale);
+        this.fast = new FastReservations(this, b.client, layout, accountLocks, combiner, b.operationTimeout,
+                b.lockLeaseTime, this::isStale);
         this.handlers = Map.copyOf(b.handlers);
         this.cacheTtl = b.cacheTtl;
         this.lockLeaseTime = b.lockLeaseTime;
