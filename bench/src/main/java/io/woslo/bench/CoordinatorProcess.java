@@ -62,8 +62,16 @@ final class CoordinatorProcess implements AutoCloseable {
                 ""));
         Path log = dir.resolve("coordinator.log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process process = new ProcessBuilder(java, "-jar", jar.toString(), "--config", config.toString(),
-                "--port", Integer.toString(port), "--etcd", String.join(",", endpoints), "--namespace", namespace)
+        List<String> command = new java.util.ArrayList<>(List.of(java));
+        // Extra JVM options for the coordinator, e.g. a flight recording to profile it under load:
+        // WOSLO_BENCH_COORDINATOR_OPTS="-XX:StartFlightRecording=filename=/tmp/c.jfr,settings=profile"
+        String extra = System.getenv("WOSLO_BENCH_COORDINATOR_OPTS");
+        if (extra != null && !extra.isBlank()) {
+            command.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        command.addAll(List.of("-jar", jar.toString(), "--config", config.toString(),
+                "--port", Integer.toString(port), "--etcd", String.join(",", endpoints), "--namespace", namespace));
+        Process process = new ProcessBuilder(command)
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile())

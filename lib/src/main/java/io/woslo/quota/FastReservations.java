@@ -139,6 +139,14 @@ final class FastReservations {
      * claim. Its operations name keys of its own (never a counter or another request's key).
      */
     interface Attachment {
+        /**
+         * The name of the request's lock entry under the account's lock (starting with {@code r-}), unique to it; null
+         * for a new name. A stored reservation names it after its id, so that it can be ended without a read.
+         */
+        default String entryName() {
+            return null;
+        }
+
         /** The most operations it adds to one branch of the transaction. */
         int size();
 
@@ -500,7 +508,7 @@ final class FastReservations {
                 }
                 PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
                 for (Request request : fits) {
-                    String entry = engine.newEntryKey(lockKey, false, leaseId);
+                    String entry = entryKey(request, leaseId);
                     entries.add(entry);
                     writes.add(Op.put(bytes(entry), LockEngine.entryValue(false,
                             ThreadLocalRandom.current().nextLong(), leaseTime), onLease));
@@ -634,7 +642,7 @@ final class FastReservations {
             }
             return leases.lease().thenCompose(leaseId -> {
                 Map<Request, String> entries = new HashMap<>();
-                batch.forEach(r -> entries.put(r, engine.newEntryKey(lockKey, false, leaseId)));
+                batch.forEach(r -> entries.put(r, entryKey(r, leaseId)));
                 String sentinel = entries.get(batch.get(0));
                 ByteSequence counterKey = bytes(layout.quotaKey(account, resource));
                 PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
@@ -836,6 +844,12 @@ final class FastReservations {
                                 .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
                                 .toArray(CompletableFuture[]::new)));
             });
+        }
+
+        /** The lock entry a request creates: named by its attachment, or a new name on {@code leaseId}. */
+        String entryKey(Request request, long leaseId) {
+            String name = request.attachment() == null ? null : request.attachment().entryName();
+            return name != null ? layout.lockPrefix(lockKey) + name : engine.newEntryKey(lockKey, false, leaseId);
         }
 
         /** Whether a counter of {@code resources}, or the account key, changed between two views. */

@@ -51,6 +51,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class StoredReservations {
     private static final String NOOP_PREFIX = "noop-";
+    private static final int UUID_LENGTH = 36;
     /** The longest one extension may ask for. */
     static final Duration MAX_EXTENSION = Duration.ofDays(1);
 
@@ -111,7 +112,7 @@ final class StoredReservations {
             return CompletableFuture.completedFuture(new StoredReservation(noopId(), account, Map.of(), 0, 0));
         }
         long now = manager.nowMillis();
-        StoredReservation made = new StoredReservation(UUID.randomUUID().toString(), account, wanted, now,
+        StoredReservation made = new StoredReservation(newId(account), account, wanted, now,
                 now + leaseTime.toMillis());
         CompletableFuture<StoredReservation> work = idempotency.claim(key, made)
                 .thenCompose(claim -> manager.reserve(account, wanted, new Recorded(made, claim)))
@@ -134,6 +135,11 @@ final class StoredReservations {
         private ByteSequence value(String entry, long entryRevision) {
             return Json.write(new Stored(made.account(), made.amounts(), made.reservedAtMillis(),
                     made.expiresAtMillis(), entry, entryRevision));
+        }
+
+        @Override
+        public String entryName() {
+            return StoredReservations.entryName(made.id());
         }
 
         @Override
@@ -221,7 +227,99 @@ final class StoredReservations {
             return CompletableFuture.completedFuture(isNoopId(id));
         }
         long deadline = System.nanoTime() + opTimeout.toNanos();
-        return Idempotency.replayed(endOnce(id, keep, key, call, deadline), outcome -> true);
+        String account = accountOf(id);
+        CompletableFuture<Boolean> ended = keep == null && account != null
+                ? finishAtOnce(id, account, key, call, deadline)
+                : endOnce(id, keep, key, call, deadline);
+        return Idempotency.replayed(ended, outcome -> true);
+    }
+
+    /**
+     * Ends a reservation keeping everything with no read first: its id names its account, and a reservation made on
+     * the fast path has its lock entry named after its id, so the ending transaction can be written blind. It
+     * compares the record never rewritten (version 1: no extension, no settlement) and that entry present; when
+     * either does not hold (extended, made on the slow path), the end reads the record and goes the usual way.
+     */
+    private CompletableFuture<Boolean> finishAtOnce(String id, String account, IdempotencyKey key, Call call,
+                                                    long deadline) {
+        ByteSequence record = key(id);
+        ByteSequence entry = bytes(layout.lockPrefix(QuotaManager.lockKey(account)) + entryName(id));
+        return idempotency.claim(key, Map.of("ended", true)).thenCompose(claim -> {
+            if (!call.beginWrite()) {
+                return CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id));
+            }
+            List<Cmp> compares = new ArrayList<>(List.of(
+                    new Cmp(record, Cmp.Op.EQUAL, CmpTarget.version(1)),
+                    new Cmp(entry, Cmp.Op.GREATER, CmpTarget.createRevision(0))));
+            List<Op> writes = new ArrayList<>(List.of(Op.delete(record, DeleteOption.DEFAULT),
+                    Op.delete(entry, DeleteOption.DEFAULT)));
+            List<Op> reads = new ArrayList<>(List.of(Op.get(record, GetOption.builder().withKeysOnly(true).build())));
+            if (claim != null) {
+                compares.add(claim.compare());
+                writes.add(claim.write());
+                reads.add(claim.read());
+            }
+            TxnCombiner.Submission txn = ends.submit(new TxnCombiner.Part(compares, writes, reads,
+                    claim == null ? java.util.Set.of() : java.util.Set.of(claim.etcdKey())));
+            return txn.outcome().handle((outcome, error) -> {
+                if (error != null) {
+                    return Futures.unwrap(error) instanceof EtcdUnavailableException
+                            ? settleFinishAtOnce(id, claim)
+                            : CompletableFuture.<Boolean>failedFuture(Futures.unwrap(error));
+                }
+                if (outcome.succeeded()) {
+                    return CompletableFuture.completedFuture(true);
+                }
+                if (claim != null) {
+                    RuntimeException taken = claim.failure(outcome.gets().get(1).getKvs());
+                    if (taken != null) {
+                        return CompletableFuture.<Boolean>failedFuture(taken);
+                    }
+                }
+                List<KeyValue> now = outcome.gets().get(0).getKvs();
+                if (now.isEmpty()) {
+                    return CompletableFuture.completedFuture(false); // unknown or ended
+                }
+                return endOnce(id, null, key, call, deadline); // extended, settled, slow path, or another part failed
+            }).thenCompose(next -> next);
+        });
+    }
+
+    /**
+     * A blind finish whose answer was lost. A record still there is rewritten unchanged (its version moves past 1),
+     * so the lost transaction can never land: not applied. A record gone was ended, by this call or another one, and
+     * etcd cannot say which: outcome unknown, unless the idempotency record says this request was applied.
+     */
+    private CompletableFuture<Boolean> settleFinishAtOnce(String id, Idempotency.Claim claim) {
+        ByteSequence record = key(id);
+        List<Op> reads = new ArrayList<>(List.of(Op.get(record, GetOption.DEFAULT)));
+        if (claim != null) {
+            reads.add(claim.read());
+        }
+        String what = "the settlement of the end of reservation " + id;
+        return Futures.bounded(kv.txn().Then(reads.toArray(Op[]::new)).commit(), counters.writeTimeout(), what)
+                .thenCompose(read -> {
+                    if (claim != null && claim.applied(read.getGetResponses().get(1).getKvs())) {
+                        return CompletableFuture.completedFuture(true);
+                    }
+                    List<KeyValue> found = read.getGetResponses().get(0).getKvs();
+                    if (found.isEmpty()) {
+                        return CompletableFuture.<Boolean>failedFuture(new io.woslo.internal.OutcomeUnknownException(
+                                "etcd did not answer the end of reservation " + id + " in time, and it has ended:"
+                                        + " by this call or another", null));
+                    }
+                    KeyValue now = found.get(0);
+                    return Futures.bounded(kv.txn()
+                                    .If(new Cmp(record, Cmp.Op.EQUAL, CmpTarget.modRevision(now.getModRevision())))
+                                    .Then(Op.put(record, now.getValue(), PutOption.builder().withLeaseId(now.getLease())
+                                            .build()))
+                                    .commit(), counters.writeTimeout(), what)
+                            .thenCompose(rewritten -> rewritten.isSucceeded()
+                                    ? CompletableFuture.<Boolean>failedFuture(new EtcdUnavailableException("etcd did"
+                                            + " not answer the end of reservation " + id + " in time; it was not"
+                                            + " applied", null))
+                                    : settleFinishAtOnce(id, claim)); // changed meanwhile: look again
+                });
     }
 
     private CompletableFuture<Boolean> endOnce(String id, Map<String, Long> keep, IdempotencyKey key, Call call,
@@ -435,6 +533,37 @@ final class StoredReservations {
 
     // ---------------------------------------------------------------------------------------------------------
     // Ids and keys
+
+    /**
+     * A new reservation's id: a random UUID, then {@code .} and the account in unpadded base64url, so that an end
+     * needs no read to find the account's lock (ids stay within {@link KeyLayout#MAX_NAME_LENGTH}; for a longer
+     * account, the UUID alone). Opaque to clients: only URL-safe characters.
+     */
+    static String newId(String account) {
+        String uuid = UUID.randomUUID().toString();
+        String id = uuid + "." + java.util.Base64.getUrlEncoder().withoutPadding()
+                .encodeToString(account.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return id.length() <= KeyLayout.MAX_NAME_LENGTH ? id : uuid;
+    }
+
+    /** The account an id made by {@link #newId} names, or null when it names none. */
+    static String accountOf(String id) {
+        int dot = id.indexOf('.');
+        if (dot != UUID_LENGTH || dot == id.length() - 1) {
+            return null;
+        }
+        try {
+            return new String(java.util.Base64.getUrlDecoder().decode(id.substring(dot + 1)),
+                    java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException notBase64) {
+            return null;
+        }
+    }
+
+    /** The name of a stored reservation's lock entry made on the fast path: {@code r-<uuid of its id>}. */
+    static String entryName(String id) {
+        return "r-" + id.substring(0, Math.min(UUID_LENGTH, id.length()));
+    }
 
     /**
      * An id for a reservation that changed nothing (quota off, nothing asked): nothing is stored for it, so the id

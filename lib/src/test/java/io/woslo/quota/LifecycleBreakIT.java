@@ -85,6 +85,56 @@ class LifecycleBreakIT extends QuotaItSupport {
         assertThat(raw.locks()).isEmpty();
     }
 
+    /**
+     * A finally sent blind (no read: the id names the account and the entry) held past its deadline: not applied,
+     * and the record is rewritten so that the held transaction can never land; the retry ends it once.
+     */
+    @Test
+    void aBlindFinishHeldPastItsDeadlineNeverLandsLater(EtcdCluster etcd) throws Exception {
+        FaultInterceptor faults = new FaultInterceptor();
+        QuotaManager quota = manager(etcd.newClient(faults));
+        quota.refresh(account, true); // counters exist: the reservation takes the fast path and names its entry
+        StoredReservation made = get(quota.prepareStoredAsync(account, Map.of("CPUA", 6L)));
+
+        FaultInterceptor.Fault held = faults.hold(FaultInterceptor.KV_TXN, 1); // the blind end is held
+        assertThatThrownBy(() -> get(quota.finishStoredAsync(made.id())))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(QuotaUnavailableException.class)
+                .cause().isNotInstanceOf(QuotaOutcomeUnknownException.class);
+        assertThat(raw.under("/reservations/")).hasSize(1);
+        held.release();
+        assertThat(held.awaitAnswered(1, WAIT)).isTrue();
+        assertThat(raw.under("/reservations/")).as("the late transaction did not land").hasSize(1);
+        assertThat(raw.locks()).hasSize(1);
+
+        assertThat(get(quota.finishStoredAsync(made.id()))).isTrue();
+        assertThat(raw.under("/reservations/")).isEmpty();
+        assertThat(raw.locks()).isEmpty();
+        assertThat(raw.used(account, "CPUA")).isEqualTo(11);
+    }
+
+    /** A blind finish whose answer is lost: with a key the retry learns it ended; without, it is outcome unknown. */
+    @Test
+    void aBlindFinishWhoseAnswerIsLostIsUnknownWithoutAKey(EtcdCluster etcd) throws Exception {
+        FaultInterceptor faults = new FaultInterceptor();
+        QuotaManager quota = manager(etcd.newClient(faults));
+        quota.refresh(account, true);
+        StoredReservation plain = get(quota.prepareStoredAsync(account, Map.of("CPUA", 1L)));
+        StoredReservation keyed = get(quota.prepareStoredAsync(account, Map.of("CPUA", 1L)));
+
+        faults.loseReply(FaultInterceptor.KV_TXN, 1);
+        assertThatThrownBy(() -> get(quota.finishStoredAsync(plain.id())))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(QuotaOutcomeUnknownException.class);
+        assertThat(get(quota.finishStoredAsync(plain.id()))).as("the retry: it had ended").isFalse();
+
+        IdempotencyKey key = new IdempotencyKey("blind-finish", "fp");
+        faults.loseReply(FaultInterceptor.KV_TXN, 1);
+        assertThat(get(quota.finishStoredAsync(keyed.id(), null, key))).as("settled by its key").isTrue();
+        assertThat(get(quota.finishStoredAsync(keyed.id(), null, key))).isTrue();
+        assertThat(raw.under("/reservations/")).isEmpty();
+        assertThat(raw.locks()).isEmpty();
+        assertThat(raw.used(account, "CPUA")).isEqualTo(7);
+    }
+
     /** The same for a reservation held in memory: all or nothing, and a retry after "not applied" commits once. */
     @Test
     void aHeldCommitIsAllOrNothing(EtcdCluster etcd) throws Exception {

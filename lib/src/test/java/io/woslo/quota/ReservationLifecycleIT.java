@@ -73,6 +73,36 @@ class ReservationLifecycleIT extends QuotaItSupport {
     }
 
     @Test
+    void finallyEndsReservationsItCannotEndBlind(Client client) throws Exception {
+        QuotaManager slow = closeLater(QuotaManager.builder(client).namespace(namespace)
+                .resource("CPUA", new FixedHandler(10, 20)).resource("GPU", new FixedHandler(0, 8)).build());
+        // No counter yet: the slow path names the lock entry itself, so the end must read the record first.
+        StoredReservation slowOne = await(slow.prepareStoredAsync(account, Map.of("CPUA", 1L)));
+        assertThat(await(slow.finishStoredAsync(slowOne.id()))).isTrue();
+        assertThat(raw.locks()).isEmpty();
+
+        QuotaManager quota = manager(client);
+        StoredReservation extended = await(quota.prepareStoredAsync(account, Map.of("CPUA", 1L)));
+        await(quota.extendStoredAsync(extended.id(), Duration.ofSeconds(60)));
+        assertThat(await(quota.finishStoredAsync(extended.id()))).as("a rewritten record").isTrue();
+        assertThat(raw.locks()).isEmpty();
+        assertThat(raw.under("/reservations/")).isEmpty();
+        assertThat(raw.used(account, "CPUA")).as("the refresh reset it to 10; the extended one kept 1").isEqualTo(11);
+    }
+
+    @Test
+    void anIdNamingAnotherAccountEndsNothing(Client client) throws Exception {
+        QuotaManager quota = manager(client);
+        StoredReservation mine = await(quota.prepareStoredAsync(account, Map.of("CPUA", 1L)));
+        String forged = java.util.UUID.randomUUID() + mine.id().substring(36);
+        Map<String, String> before = raw.under("/");
+        assertThat(await(quota.finishStoredAsync(forged))).isFalse();
+        assertThat(await(quota.rollbackStoredAsync(forged))).isFalse();
+        assertThat(raw.under("/")).isEqualTo(before);
+        assertThat(await(quota.finishStoredAsync(mine.id()))).isTrue();
+    }
+
+    @Test
     void finallyWithAmountsKeepsThoseAndGivesTheRestBackInOneTransaction(Client client) throws Exception {
         QuotaManager quota = manager(client);
         StoredReservation made = await(quota.prepareStoredAsync(account, Map.of("CPUA", 5L, "GPU", 3L)));
