@@ -12,6 +12,7 @@ import io.woslo.fault.History.Type;
 import io.woslo.lock.DistributedLock;
 import io.woslo.lock.LockTimeoutException;
 import io.woslo.lock.RwLocks;
+import io.woslo.quota.IdempotencyKey;
 import io.woslo.quota.QuotaAbnormalException;
 import io.woslo.quota.QuotaBusyException;
 import io.woslo.quota.QuotaExceededException;
@@ -62,6 +63,8 @@ final class RandomizedRun implements AutoCloseable {
     static final long QUOTA = 40;
     static final Duration LEASE = Duration.ofSeconds(3);
     static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(3);
+    /** How often a call with an idempotency key is sent before its failure is recorded. */
+    private static final int KEYED_ATTEMPTS = 6;
     static final Duration SLACK = TestTimeouts.scaled(Duration.ofSeconds(2));
     static final Duration LEASE_MARGIN = Duration.ofMillis(500);
     private static final int CLIENTS = 3;
@@ -357,14 +360,24 @@ final class RandomizedRun implements AutoCloseable {
         }
     }
 
+    /**
+     * A stored (HTTP) reservation, ended by any process: kept, given back, or kept in part (a commit of what was
+     * used), sometimes extended first. Half of them carry idempotency keys: a call that failed or whose outcome is
+     * unknown is then sent again with the same key until it answers, and the history records ONE operation with the
+     * final answer, so the checker sees whether a retried change was applied exactly once.
+     */
     private void stored(Node node, String account, Random random) {
         Map<String, Long> amounts = amounts(random);
         long hold = random.nextLong(50, 301);
-        boolean rollback = random.nextBoolean();
+        int end = random.nextInt(3); // 0 keep all, 1 give all back, 2 keep a part
+        boolean keyed = random.nextBoolean();
         Op op = history.invoke(node.name(), Type.STORED_PREPARE, account, amounts);
         StoredReservation stored;
         try {
-            stored = await(node.quota().prepareStoredAsync(account, amounts));
+            IdempotencyKey key = keyed ? new IdempotencyKey("create-" + owners.incrementAndGet(), "fp") : null;
+            stored = keyed
+                    ? retried(() -> node.quota().prepareStoredAsync(account, amounts, key))
+                    : await(node.quota().prepareStoredAsync(account, amounts));
         } catch (RuntimeException e) {
             failed(op, e);
             return;
@@ -372,20 +385,63 @@ final class RandomizedRun implements AutoCloseable {
         history.end(op, Outcome.OK, "id " + stored.id());
         addTruth(account, amounts);
         pace(hold);
-        Node finisher = nodes.get(random.nextInt(nodes.size())); // any process may finish it
-        Op end = history.invoke(finisher.name(), rollback ? Type.STORED_ROLLBACK : Type.STORED_FINISH, account,
-                rollback ? negated(amounts) : Map.of());
-        try {
-            boolean known = await(rollback ? finisher.quota().rollbackStoredAsync(stored.id())
-                    : finisher.quota().finishStoredAsync(stored.id()));
-            history.end(end, known ? Outcome.OK : Outcome.FAIL, known ? "" : "unknown or already ended");
-        } catch (RuntimeException e) {
-            failed(end, e);
+        if (random.nextInt(4) == 0) {
+            try { // not a counter change: not recorded, but it must not break what follows
+                await(nodes.get(random.nextInt(nodes.size())).quota().extendStoredAsync(stored.id(),
+                        Duration.ofSeconds(random.nextInt(5, 30))));
+            } catch (RuntimeException e) {
+                pace(50);
+            }
         }
-        if (rollback) {
-            addTruth(account, negated(amounts));
-        } else {
-            amounts.forEach((r, a) -> committed.get(HistoryChecker.counter(account, r)).addAndGet(a));
+        Map<String, Long> keep = end == 0 ? amounts : end == 1 ? Map.of() : part(amounts, random);
+        Map<String, Long> rest = new LinkedHashMap<>();
+        amounts.forEach((r, a) -> {
+            if (a - keep.getOrDefault(r, 0L) > 0) {
+                rest.put(r, a - keep.getOrDefault(r, 0L));
+            }
+        });
+        Node finisher = nodes.get(random.nextInt(nodes.size())); // any process may end it
+        Op ended = history.invoke(finisher.name(), rest.isEmpty() ? Type.STORED_FINISH : Type.STORED_ROLLBACK,
+                account, negated(rest));
+        IdempotencyKey key = keyed ? new IdempotencyKey("end-" + owners.incrementAndGet(), "fp") : null;
+        java.util.function.Supplier<java.util.concurrent.CompletableFuture<Boolean>> call = () -> end == 1
+                ? finisher.quota().rollbackStoredAsync(stored.id(), key)
+                : finisher.quota().finishStoredAsync(stored.id(), end == 0 ? null : keep, key);
+        try {
+            boolean known = keyed ? retried(call) : await(call.get());
+            history.end(ended, known ? Outcome.OK : Outcome.FAIL, known ? "" : "unknown or already ended");
+        } catch (RuntimeException e) {
+            failed(ended, e);
+        }
+        addTruth(account, negated(rest)); // what the work did not use is not in the system of record
+        keep.forEach((r, a) -> committed.get(HistoryChecker.counter(account, r)).addAndGet(a));
+    }
+
+    /** Some of each amount (0 up to all of it). */
+    private static Map<String, Long> part(Map<String, Long> amounts, Random random) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        amounts.forEach((r, a) -> out.put(r, random.nextLong(0, a + 1)));
+        return out;
+    }
+
+    /**
+     * A call sent with an idempotency key, sent again with the same key while it fails as "not applied" or "outcome
+     * unknown" (an outage), at most {@value #KEYED_ATTEMPTS} times: its answer is the change's one outcome.
+     */
+    private static <T> T retried(java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> call) {
+        boolean mayHaveLanded = false;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return await(call.get());
+            } catch (QuotaUnavailableException | QuotaBusyException e) {
+                mayHaveLanded |= e instanceof QuotaOutcomeUnknownException;
+                if (attempt == KEYED_ATTEMPTS) {
+                    throw mayHaveLanded && !(e instanceof QuotaOutcomeUnknownException)
+                            ? new QuotaOutcomeUnknownException("an earlier attempt's outcome is unknown", e)
+                            : e;
+                }
+                pace(300);
+            }
         }
     }
 
