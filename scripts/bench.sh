@@ -69,8 +69,9 @@ if [ "$fs" = tmpfs ] || [ "$fs" = ramfs ]; then
 fi
 
 set +e
+etcd_pids=$(cat "$etcd_dir"/m*.pid 2>/dev/null | paste -sd, -)
 java -jar "$bench_jar" --endpoints "$endpoints" --coordinator-jar "$coordinator_jar" --out "$out" \
-  --note "$note" "${quick[@]}" "${scenarios[@]}"
+  --note "$note" ${etcd_pids:+--etcd-pids "$etcd_pids"} "${quick[@]}" "${scenarios[@]}"
 status=$?
 set -e
 echo "bench.sh: finished in $(( $(date +%s) - started )) s (exit $status)"

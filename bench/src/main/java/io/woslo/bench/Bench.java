@@ -43,7 +43,7 @@ public final class Bench {
         try (BenchEtcd etcd = new BenchEtcd(options.endpoints());
              CoordinatorHolder coordinator = CoordinatorHolder.start(options, etcd)) {
             List<Scenario> scenarios = scenarios(options, etcd, coordinator);
-            CellRunner runner = new CellRunner(etcd, options.timing());
+            CellRunner runner = new CellRunner(etcd, options.timing(), new CpuMeter(options.etcdPids()));
             warmUp(runner, scenarios, options.timing());
             List<CellResult> cells = new ArrayList<>();
             for (int inFlight : IN_FLIGHT) {

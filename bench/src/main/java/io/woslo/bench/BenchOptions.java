@@ -7,15 +7,16 @@ import java.util.Set;
 
 /**
  * {@code --endpoints URL[,URL...] [--quick] [--out FILE] [--coordinator-jar PATH] [--scenarios a,b,...]
- * [--note TEXT]}.
+ * [--note TEXT] [--etcd-pids PID[,PID...]]}.
  *
  * @param scenarios only these (etcd-put always runs, as the ceiling); empty for all
  * @param note      free text stored in the JSON (e.g. where etcd keeps its data)
+ * @param etcdPids  the etcd members' processes, whose CPU time counts with the run's (empty: not counted)
  */
 record BenchOptions(List<String> endpoints, Timing timing, Path out, Path coordinatorJar, Set<String> scenarios,
-                    String note) {
+                    String note, List<Long> etcdPids) {
     static final String USAGE = "usage: java -jar woslo-bench.jar --endpoints URL[,URL...] [--quick] [--out FILE]"
-            + " [--coordinator-jar PATH] [--scenarios a,b,...] [--note TEXT]";
+            + " [--coordinator-jar PATH] [--scenarios a,b,...] [--note TEXT] [--etcd-pids PID[,PID...]]";
 
     static BenchOptions parse(String[] args) {
         List<String> endpoints = null;
@@ -24,6 +25,7 @@ record BenchOptions(List<String> endpoints, Timing timing, Path out, Path coordi
         Path jar = null;
         Set<String> scenarios = Set.of();
         String note = "";
+        List<Long> etcdPids = List.of();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> timing = Timing.QUICK;
@@ -32,13 +34,15 @@ record BenchOptions(List<String> endpoints, Timing timing, Path out, Path coordi
                 case "--coordinator-jar" -> jar = Path.of(value(args, ++i, "--coordinator-jar"));
                 case "--scenarios" -> scenarios = Set.copyOf(Arrays.asList(value(args, ++i, "--scenarios").split(",")));
                 case "--note" -> note = value(args, ++i, "--note");
+                case "--etcd-pids" -> etcdPids = Arrays.stream(value(args, ++i, "--etcd-pids").split(","))
+                        .map(String::trim).filter(p -> !p.isEmpty()).map(Long::valueOf).toList();
                 default -> throw new IllegalArgumentException("unknown argument '" + args[i] + "'; " + USAGE);
             }
         }
         if (endpoints == null) {
             throw new IllegalArgumentException("--endpoints is required; " + USAGE);
         }
-        return new BenchOptions(endpoints, timing, out, jar, scenarios, note);
+        return new BenchOptions(endpoints, timing, out, jar, scenarios, note, etcdPids);
     }
 
     boolean wants(String scenario) {

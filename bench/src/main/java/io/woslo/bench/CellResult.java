@@ -7,26 +7,34 @@ import java.util.List;
  * One scenario at one in-flight level: each figure is the median over the repetitions (taken figure by figure).
  *
  * @param retriesPerOp null when the scenario does not count retries
+ * @param cpuMillisPerOp CPU time of the benchmark, the coordinators and etcd together per successful operation
+ * @param coresBusy    that CPU time over the window's length: near the core count, the cell is bounded by CPU
  * @param errors       failed operations over all repetitions
  * @param firstError   the first failure seen, or null
  * @param repetitions  the single windows, for the JSON
  */
 record CellResult(String scenario, int inFlight, double opsPerSecond, double p50Millis, double p99Millis,
-                  Double retriesPerOp, long errors, String firstError, List<Repetition> repetitions) {
+                  Double retriesPerOp, double cpuMillisPerOp, double coresBusy, long errors, String firstError,
+                  List<Repetition> repetitions) {
 
     /** One measured window. */
     record Repetition(double opsPerSecond, double p50Millis, double p99Millis, long succeeded, long errors,
-                      double retriesPerOp, boolean drained) {
-        static Repetition of(ClosedLoop.Result r) {
+                      double retriesPerOp, double cpuMillisPerOp, double coresBusy, boolean drained) {
+        static Repetition of(ClosedLoop.Result r, long cpuNanos) {
             long[] sorted = r.sortedLatencyNanos();
             return new Repetition(r.opsPerSecond(), LatencyRecorder.percentileMillis(sorted, 0.50),
                     LatencyRecorder.percentileMillis(sorted, 0.99), r.succeeded(), r.errors(),
-                    r.succeeded() == 0 ? Double.NaN : (double) r.retries() / r.succeeded(), r.drained());
+                    r.succeeded() == 0 ? Double.NaN : (double) r.retries() / r.succeeded(),
+                    r.succeeded() == 0 || cpuNanos <= 0 ? Double.NaN : cpuNanos / 1e6 / r.succeeded(),
+                    cpuNanos <= 0 ? Double.NaN : cpuNanos / 1e9 / r.windowSeconds(), r.drained());
         }
     }
 
-    static CellResult of(Scenario scenario, int inFlight, List<ClosedLoop.Result> results) {
-        List<Repetition> reps = results.stream().map(Repetition::of).toList();
+    static CellResult of(Scenario scenario, int inFlight, List<ClosedLoop.Result> results, List<Long> cpuNanos) {
+        List<Repetition> reps = new java.util.ArrayList<>();
+        for (int i = 0; i < results.size(); i++) {
+            reps.add(Repetition.of(results.get(i), cpuNanos.get(i)));
+        }
         long errors = results.stream().mapToLong(ClosedLoop.Result::errors).sum();
         String firstError = results.stream().map(ClosedLoop.Result::firstError).filter(e -> e != null)
                 .findFirst().orElse(null);
@@ -35,12 +43,15 @@ record CellResult(String scenario, int inFlight, double opsPerSecond, double p50
                 median(reps.stream().mapToDouble(Repetition::p50Millis).toArray()),
                 median(reps.stream().mapToDouble(Repetition::p99Millis).toArray()),
                 scenario.countsRetries() ? median(reps.stream().mapToDouble(Repetition::retriesPerOp).toArray()) : null,
-                errors, firstError, reps);
+                median(reps.stream().mapToDouble(Repetition::cpuMillisPerOp).toArray()),
+                median(reps.stream().mapToDouble(Repetition::coresBusy).toArray()),
+                errors, firstError, List.copyOf(reps));
     }
 
     /** A cell that could not be measured (its set-up failed). */
     static CellResult failed(Scenario scenario, int inFlight, String why) {
-        return new CellResult(scenario.name(), inFlight, Double.NaN, Double.NaN, Double.NaN, null, 0, why, List.of());
+        return new CellResult(scenario.name(), inFlight, Double.NaN, Double.NaN, Double.NaN, null, Double.NaN,
+                Double.NaN, 0, why, List.of());
     }
 
     /** The median of the values that are numbers; NaN when none is. */

@@ -12,23 +12,28 @@ import org.slf4j.LoggerFactory;
  */
 final class CellRunner {
     private static final Logger LOG = LoggerFactory.getLogger(CellRunner.class);
+    private final CpuMeter cpu;
 
     private final BenchEtcd etcd;
     private final Timing timing;
 
-    CellRunner(BenchEtcd etcd, Timing timing) {
+    CellRunner(BenchEtcd etcd, Timing timing, CpuMeter cpu) {
+        this.cpu = cpu;
         this.etcd = etcd;
         this.timing = timing;
     }
 
     CellResult measure(Scenario scenario, int inFlight) throws InterruptedException {
         List<ClosedLoop.Result> results = new ArrayList<>();
+        List<Long> cpuNanos = new ArrayList<>();
         try {
             etcd.compact();
             try (Workload workload = scenario.open(inFlight)) {
                 run(workload, inFlight, timing.cellWarmUp(), scenario.name() + " warm-up");
                 for (int rep = 0; rep < timing.repetitions(); rep++) {
+                    long before = cpu.totalNanos();
                     results.add(run(workload, inFlight, timing.window(), scenario.name()));
+                    cpuNanos.add(cpu.totalNanos() - before);
                 }
             }
         } catch (InterruptedException e) {
@@ -37,9 +42,10 @@ final class CellRunner {
             LOG.error("{} at {} in flight could not run: {}", scenario.name(), inFlight, e.toString(), e);
             return CellResult.failed(scenario, inFlight, "set-up failed: " + e);
         }
-        CellResult cell = CellResult.of(scenario, inFlight, results);
-        LOG.info(String.format("%-22s %3d in flight: %8.0f ops/s  p50 %7.2f ms  p99 %8.2f ms%s", scenario.name(),
-                inFlight, cell.opsPerSecond(), cell.p50Millis(), cell.p99Millis(),
+        CellResult cell = CellResult.of(scenario, inFlight, results, cpuNanos);
+        LOG.info(String.format("%-22s %3d in flight: %8.0f ops/s  p50 %7.2f ms  p99 %8.2f ms  cpu %.3f ms/op"
+                        + " (%.2f cores)%s", scenario.name(), inFlight, cell.opsPerSecond(), cell.p50Millis(),
+                cell.p99Millis(), cell.cpuMillisPerOp(), cell.coresBusy(),
                 cell.errors() > 0 ? "  errors " + cell.errors() + " (" + cell.firstError() + ")" : ""));
         return cell;
     }

@@ -24,8 +24,9 @@ final class Report {
 
     String markdown() {
         StringBuilder out = new StringBuilder();
-        out.append("| scenario | in flight | ops/s | × etcd-put | p50 ms | p99 ms | retries/op | errors |\n");
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.append("| scenario | in flight | ops/s | × etcd-put | p50 ms | p99 ms | retries/op | CPU ms/op | cores busy"
+                + " | errors |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (CellResult c : results.cells()) {
             out.append("| ").append(c.scenario())
                     .append(" | ").append(c.inFlight())
@@ -34,6 +35,8 @@ final class Report {
                     .append(" | ").append(number(c.p50Millis(), "%.2f"))
                     .append(" | ").append(number(c.p99Millis(), "%.2f"))
                     .append(" | ").append(c.retriesPerOp() == null ? "n/a" : number(c.retriesPerOp(), "%.2f"))
+                    .append(" | ").append(number(c.cpuMillisPerOp(), "%.3f"))
+                    .append(" | ").append(number(c.coresBusy(), "%.2f"))
                     .append(" | ").append(c.errors())
                     .append(" |\n");
         }

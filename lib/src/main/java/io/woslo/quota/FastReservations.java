@@ -476,16 +476,9 @@ final class FastReservations {
             }
             Map<String, Counter> working = new LinkedHashMap<>();
             resources.forEach(r -> working.put(r, seen.counters().get(r).counter()));
-            List<Request> fits = new ArrayList<>();
-            Map<Request, QuotaExceededException> refused = new HashMap<>();
-            for (Request request : batch) {
-                QuotaExceededException refusal = plan(account, request, working, limits);
-                if (refusal == null) {
-                    fits.add(request);
-                } else {
-                    refused.put(request, refusal);
-                }
-            }
+            Planned planned = planBatch(account, batch, working, limits);
+            List<Request> fits = planned.fits();
+            Map<Request, QuotaExceededException> refused = planned.refused();
             if (fits.isEmpty()) {
                 if (!seen.confirmed()) { // refused on a remembered view: decide again on what etcd holds now
                     return readView().thenCompose(fresh -> fresh == null || !usable(fresh, resources)
@@ -537,11 +530,7 @@ final class FastReservations {
                                     return slowPath(batch);
                                 }
                                 settle(txn.raw(), fits, entries, leaseId, seen, resources);
-                                Throwable cause = Futures.unwrap(error);
-                                fits.stream().filter(Request::keptWhenLost).forEach(r -> r.result().completeExceptionally(
-                                        new OutcomeUnknownException("etcd did not answer a reservation of account '"
-                                                + account + "' in time; it may have been applied", cause)));
-                                return CompletableFuture.<Void>failedFuture(cause);
+                                return answerLost(fits, error);
                             }
                             if (outcome.succeeded()) {
                                 granted(outcome.revision(), outcome.gets().get(0).getCount(), seen.accountRevision(),
@@ -570,17 +559,7 @@ final class FastReservations {
                             if (!movedSince(seen, fresh, resources)) { // another part failed the transaction
                                 return commit(again, resources, fresh, limits, deadline);
                             }
-                            // Another process won this round on this account. Requests that arrived meanwhile join
-                            // the retry: a collision makes the next transaction carry more, not adds one.
-                            manager.countConflict();
-                            lastConflictNanos = System.nanoTime();
-                            List<Request> joined = joinQueued(again, resources);
-                            return commit(joined, resources, fresh, limits, deadline)
-                                    .whenComplete((v, failed) -> { // the lane fails its batch; the joined too
-                                        if (failed != null) {
-                                            joined.forEach(r -> r.result().completeExceptionally(Futures.unwrap(failed)));
-                                        }
-                                    });
+                            return lostRound(again, resources, fresh, limits, deadline);
                         })
                         .thenCompose(next -> next);
             });
@@ -616,16 +595,8 @@ final class FastReservations {
             for (int j = 0; j < MAX_SPECULATIONS; j++) {
                 Counter input = base.counter().withUsed(base.counter().used() + j);
                 Map<String, Counter> working = new LinkedHashMap<>(Map.of(resource, input));
-                List<Request> fits = new ArrayList<>();
-                Map<Request, QuotaExceededException> refused = new HashMap<>();
-                for (Request request : batch) {
-                    QuotaExceededException refusal = plan(account, request, working, limits);
-                    if (refusal == null) {
-                        fits.add(request);
-                    } else {
-                        refused.put(request, refusal);
-                    }
-                }
+                Planned planned = planBatch(account, batch, working, limits);
+                List<Request> fits = planned.fits();
                 if (fits.isEmpty() || fits.get(0) != batch.get(0)) {
                     break; // from here on the first request does not fit: decide on what etcd returns
                 }
@@ -634,7 +605,7 @@ final class FastReservations {
                     break;
                 }
                 budget -= size;
-                levels.add(new Level(resource, input, working.get(resource), fits, refused));
+                levels.add(new Level(resource, input, working.get(resource), fits, planned.refused()));
             }
             if (levels.isEmpty()) { // nothing fits even as seen: the plain path decides (refusals need a fresh view)
                 lastConflictNanos = System.nanoTime() - CONTENDED_FOR_NANOS;
@@ -672,12 +643,7 @@ final class FastReservations {
                                     return slowPath(batch);
                                 }
                                 settleSpeculation(raw, batch, entries, sentinel, leaseId);
-                                Throwable cause = Futures.unwrap(error);
-                                batch.stream().filter(Request::keptWhenLost).forEach(r -> r.result()
-                                        .completeExceptionally(new OutcomeUnknownException("etcd did not answer a"
-                                                + " reservation of account '" + account + "' in time; it may have"
-                                                + " been applied", cause)));
-                                return CompletableFuture.<Void>failedFuture(cause);
+                                return answerLost(batch, error);
                             }
                             TxnResponse at = response;
                             for (Level level : levels) {
@@ -711,15 +677,7 @@ final class FastReservations {
                                 return CompletableFuture.<Void>failedFuture(new EtcdUnavailableException("the counters of"
                                         + " account '" + account + "' stayed contended for " + opTimeout, null));
                             }
-                            manager.countConflict();
-                            lastConflictNanos = System.nanoTime();
-                            List<Request> joined = joinQueued(again, Set.of(resource));
-                            return commit(joined, Set.of(resource), fresh, limits, deadline)
-                                    .whenComplete((v, failed) -> {
-                                        if (failed != null) {
-                                            joined.forEach(r -> r.result().completeExceptionally(Futures.unwrap(failed)));
-                                        }
-                                    });
+                            return lostRound(again, Set.of(resource), fresh, limits, deadline);
                         })
                         .thenCompose(next -> next);
             });
@@ -787,8 +745,16 @@ final class FastReservations {
                             ? CompletableFuture.<Void>completedFuture(null)
                             : undoLanded(revision, batch, entries, failedAt, leaseId))
                     .exceptionally(e -> {
-                        LOG.error("could not settle a late reservation of account '{}'; a refresh will correct its"
-                                + " counters: {}", account, Futures.unwrap(e).toString());
+                        if (Futures.isNotFound(e)) {
+                            // The batch's lease ended first: the transaction, whose puts need that lease, can no
+                            // longer land; had it landed before, its entries ended with the lease and its amounts
+                            // stay counted (never too few) until the account's next refresh.
+                            LOG.warn("the lease of a late reservation of account '{}' ended before it was settled;"
+                                    + " if it landed, its amounts stay counted until the next refresh", account);
+                        } else {
+                            LOG.error("could not settle a late reservation of account '{}'; a refresh will correct"
+                                    + " its counters: {}", account, Futures.unwrap(e).toString());
+                        }
                         return null;
                     });
         }
@@ -850,6 +816,34 @@ final class FastReservations {
         String entryKey(Request request, long leaseId) {
             String name = request.attachment() == null ? null : request.attachment().entryName();
             return name != null ? layout.lockPrefix(lockKey) + name : engine.newEntryKey(lockKey, false, leaseId);
+        }
+
+        /**
+         * Another process won this round on the account. Requests that arrived meanwhile join the retry: a collision
+         * makes the next transaction carry more, not adds one.
+         */
+        CompletableFuture<Void> lostRound(List<Request> again, Set<String> resources, View fresh,
+                                          Map<String, Long> limits, long deadline) {
+            manager.countConflict();
+            lastConflictNanos = System.nanoTime();
+            List<Request> joined = joinQueued(again, resources);
+            return commit(joined, resources, fresh, limits, deadline).whenComplete((v, failed) -> {
+                if (failed != null) { // the lane fails the batch it drained; the joined requests too
+                    joined.forEach(r -> r.result().completeExceptionally(Futures.unwrap(failed)));
+                }
+            });
+        }
+
+        /**
+         * A transaction whose answer did not come in time (it is being settled): requests kept when lost are told the
+         * outcome is unknown; the others fail "not applied" with the batch.
+         */
+        CompletableFuture<Void> answerLost(List<Request> requests, Throwable error) {
+            Throwable cause = Futures.unwrap(error);
+            requests.stream().filter(Request::keptWhenLost).forEach(r -> r.result().completeExceptionally(
+                    new OutcomeUnknownException("etcd did not answer a reservation of account '" + account
+                            + "' in time; it may have been applied", cause)));
+            return CompletableFuture.failedFuture(cause);
         }
 
         /** Whether a counter of {@code resources}, or the account key, changed between two views. */
@@ -935,6 +929,26 @@ final class FastReservations {
             }
             return counters;
         }
+    }
+
+    /** A batch planned on one state of the counters: the requests that fit (in arrival order) and the refusals. */
+    private record Planned(List<Request> fits, Map<Request, QuotaExceededException> refused) {
+    }
+
+    /** Plans {@code batch} in arrival order on {@code working}, which it leaves as the fitting requests make it. */
+    private static Planned planBatch(String account, List<Request> batch, Map<String, Counter> working,
+                                     Map<String, Long> limits) {
+        List<Request> fits = new ArrayList<>();
+        Map<Request, QuotaExceededException> refused = new HashMap<>();
+        for (Request request : batch) {
+            QuotaExceededException refusal = plan(account, request, working, limits);
+            if (refusal == null) {
+                fits.add(request);
+            } else {
+                refused.put(request, refusal);
+            }
+        }
+        return new Planned(fits, refused);
     }
 
     /** Applies {@code request} to {@code working} if all of it fits, else returns the refusal of its first short resource. */
