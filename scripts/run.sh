@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # README command 1: installs etcd if missing, builds the coordinator if needed, and starts it on
-# http://127.0.0.1:7070 with the seed's demo resources. With no etcd endpoint configured the coordinator
-# runs a local etcd of its own under ./data/etcd and stops it on shutdown.
-# Extra arguments go to the coordinator (e.g. --etcd http://127.0.0.1:2379, --port 8080).
+# http://127.0.0.1:7070 with the seed's demo resources. The demo config (scripts/demo-config.yaml) asks for a
+# local etcd of the coordinator's own under ./data/etcd (etcd.local: true), stopped on shutdown; one left running
+# by a coordinator that was killed is reused or stopped.
+# Extra arguments go to the coordinator (e.g. --etcd http://127.0.0.1:2379 instead of the local etcd, --port 8080,
+# --help). WOSLO_CONFIG names another config file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,6 +1,9 @@
 package io.woslo.coordinator;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -71,6 +74,39 @@ final class ConfigNode {
             return fallback;
         }
         return nonNegative(child(key), node.get(key));
+    }
+
+    boolean bool(String key, boolean fallback) {
+        if (!has(key)) {
+            return fallback;
+        }
+        JsonNode value = node.get(key);
+        if (value.isBoolean()) {
+            return value.asBoolean();
+        }
+        throw new ConfigException(child(key) + ": expected true or false, got " + value);
+    }
+
+    /** A file name resolved against {@code baseDir}; null when absent or empty. */
+    Path path(String key, Path baseDir) {
+        String text = text(key, "");
+        if (text.isBlank()) {
+            return null;
+        }
+        try {
+            return baseDir.resolve(text.strip()).normalize();
+        } catch (InvalidPathException e) {
+            throw new ConfigException(child(key) + ": '" + text + "' is not a file name");
+        }
+    }
+
+    /** {@link #path} that must name a readable regular file. */
+    Path readableFile(String key, Path baseDir) {
+        Path file = path(key, baseDir);
+        if (file != null && !(Files.isRegularFile(file) && Files.isReadable(file))) {
+            throw new ConfigException(child(key) + ": " + file + " is not a readable file");
+        }
+        return file;
     }
 
     int port(String key, int fallback) {

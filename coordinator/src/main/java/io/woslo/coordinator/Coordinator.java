@@ -15,7 +15,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running coordinator: (a local etcd when none is configured,) an etcd client, a {@link QuotaManager} over the
+ * A running coordinator: (a local etcd when asked for,) an etcd client, a {@link QuotaManager} over the
  * configured resources, and the HTTP server. It keeps no state of its own, so several can serve one namespace.
  * {@link #close()} stops them in reverse order.
  */
@@ -41,7 +41,7 @@ public final class Coordinator implements AutoCloseable {
     }
 
     /**
-     * Starts a coordinator for a validated {@code config}; a local etcd, if needed, keeps its data under
+     * Starts a coordinator for a validated {@code config}; a local etcd, if asked for, keeps its data under
      * {@code workDir/data/etcd}. Blocks until the server listens; on failure, whatever was started is stopped.
      */
     public static Coordinator start(CoordinatorConfig config, Path workDir) {
@@ -51,7 +51,7 @@ public final class Coordinator implements AutoCloseable {
     /** {@link #start(CoordinatorConfig, Path)} with gRPC interceptors on its etcd client (tests inject faults). */
     static Coordinator start(CoordinatorConfig config, Path workDir, List<io.grpc.ClientInterceptor> interceptors) {
         config.validate();
-        LocalEtcd local = config.etcdEndpoints().isEmpty() ? LocalEtcd.start(workDir) : null;
+        LocalEtcd local = config.localEtcd() ? LocalEtcd.start(workDir) : null;
         Client client = null;
         QuotaManager quota = null;
         Vertx vertx = null;

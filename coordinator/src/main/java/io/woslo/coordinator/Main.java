@@ -6,9 +6,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code java -jar woslo-coordinator.jar --config FILE [--port N] [--etcd URL[,URL...]] [--namespace NS]
- * [--token T]}. Flags win over {@code WOSLO_*} environment variables, which win over the file. Stops cleanly on
- * SIGTERM / Ctrl-C.
+ * {@code java -jar woslo-coordinator.jar [--config FILE] [--host H] [--port N] [--etcd URL[,URL...] | --local-etcd]
+ * [--namespace NS] [--token T] [--help] [--version]}. Flags win over {@code WOSLO_*} environment variables, which
+ * win over the file ({@link CommandLine#USAGE}). A bad setting exits with code 2, a failed start with 1. Stops
+ * cleanly on SIGTERM / Ctrl-C.
  */
 public final class Main {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
@@ -19,12 +20,24 @@ public final class Main {
     public static void main(String[] args) throws InterruptedException {
         CoordinatorConfig config;
         try {
-            config = CommandLine.resolve(args, System.getenv());
+            CommandLine.Flags flags = CommandLine.parse(args);
+            if (flags.has("help")) {
+                System.out.println(CommandLine.USAGE);
+                System.exit(0);
+                return;
+            }
+            if (flags.has("version")) {
+                System.out.println("woslo-coordinator " + version());
+                System.exit(0);
+                return;
+            }
+            config = CommandLine.resolve(flags, System.getenv());
         } catch (ConfigException e) {
             LOG.error("bad configuration: {}", e.getMessage());
             System.exit(2);
             return;
         }
+        LOG.info("WOSLO coordinator {} starting: {}", version(), config);
         Coordinator coordinator;
         try {
             coordinator = Coordinator.start(config, Path.of("").toAbsolutePath());
@@ -41,6 +54,12 @@ public final class Main {
         }, "woslo-shutdown"));
         LOG.info(tryIt(coordinator.baseUrl(), config.tokenRequired()));
         stopped.await();
+    }
+
+    /** The jar's {@code Implementation-Version}, or "dev" when run from classes without a manifest. */
+    static String version() {
+        String version = Main.class.getPackage().getImplementationVersion();
+        return version == null || version.isBlank() ? "dev" : version;
     }
 
     private static String tryIt(String base, boolean token) {

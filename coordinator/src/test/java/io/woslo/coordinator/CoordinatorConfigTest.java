@@ -53,7 +53,8 @@ class CoordinatorConfigTest {
         CoordinatorConfig config = TestCoordinators.config("quota: { resources: { A: { source: static, quota: 1 } } }");
         assertThat(config.host()).isEqualTo("127.0.0.1");
         assertThat(config.port()).isEqualTo(7070);
-        assertThat(config.etcdEndpoints()).as("none: a local etcd is started").isEmpty();
+        assertThat(config.etcdEndpoints()).isEmpty();
+        assertThat(config.localEtcd()).as("a local etcd only when asked for").isFalse();
         assertThat(config.namespace()).isEqualTo("/woslo");
         assertThat(config.cacheTtl()).isEqualTo(Duration.ofMinutes(3));
         assertThat(config.operationTimeout()).isEqualTo(Duration.ofSeconds(10));
@@ -144,7 +145,8 @@ class CoordinatorConfigTest {
 
     @Test
     void aNonLoopbackHostWithoutATokenIsRefused() {
-        String yaml = "http: { host: 0.0.0.0 }\nquota: { resources: { A: { source: static, quota: 1 } } }";
+        String yaml = "http: { host: 0.0.0.0 }\netcd: { local: true }\n"
+                + "quota: { resources: { A: { source: static, quota: 1 } } }";
         assertThatThrownBy(() -> TestCoordinators.config(yaml).validate())
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("0.0.0.0").hasMessageContaining("token");
@@ -166,9 +168,102 @@ class CoordinatorConfigTest {
         CoordinatorConfig demo = CoordinatorConfig.load(Path.of("../scripts/demo-config.yaml")).validate();
         assertThat(demo.port()).isEqualTo(7070);
         assertThat(demo.etcdEndpoints()).isEmpty();
+        assertThat(demo.localEtcd()).as("scripts/run.sh asks for a local etcd").isTrue();
         assertThat(demo.resources()).containsExactly(Map.entry("CPUA", new StaticSource(10, 20)),
                 Map.entry("CPUB", new StaticSource(0, 20)), Map.entry("CPUC", new StaticSource(18, 20)),
                 Map.entry("CPUD", new StaticSource(20, 20)));
         assertThat(List.copyOf(demo.resources().keySet())).containsExactly("CPUA", "CPUB", "CPUC", "CPUD");
+    }
+
+    @Test
+    void noEndpointAndNoLocalEtcdIsRefusedWithTheWaysOut() {
+        CoordinatorConfig config = TestCoordinators.config("quota: { resources: { A: { source: static, quota: 1 } } }");
+        assertThatThrownBy(config::validate).isInstanceOf(ConfigException.class)
+                .hasMessage("no etcd endpoint: set etcd.endpoints, --etcd or WOSLO_ETCD_ENDPOINTS, or ask for a local"
+                        + " etcd with etcd.local: true / --local-etcd");
+        CoordinatorConfig local = TestCoordinators.config(
+                "etcd: { local: true }\nquota: { resources: { A: { source: static, quota: 1 } } }").validate();
+        assertThat(local.localEtcd()).isTrue();
+        assertThat(local.etcdEndpoints()).isEmpty();
+    }
+
+    @Test
+    void aLocalEtcdAndEndpointsInTheFileExcludeEachOther() {
+        assertThatThrownBy(() -> TestCoordinators.config("etcd: { local: true, endpoints: [\"http://e:2379\"] }"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("etcd.local")
+                .hasMessageContaining("http://e:2379");
+        assertThatThrownBy(() -> TestCoordinators.config("etcd: { local: sometimes }"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("etcd.local").hasMessageContaining("sometimes");
+    }
+
+    @Test
+    void theTokenIsReadFromTokenFileRelativeToTheConfigFile() throws IOException {
+        Files.createDirectories(dir.resolve("secrets"));
+        Files.writeString(dir.resolve("secrets/token"), "  s3cret-token\n");
+        Path file = Files.writeString(dir.resolve("c.yaml"), """
+                http: { tokenFile: secrets/token }
+                etcd: { local: true }
+                quota: { resources: { A: { source: static, quota: 1 } } }
+                """);
+        CoordinatorConfig config = CoordinatorConfig.load(file).validate();
+        assertThat(config.token()).isEqualTo("s3cret-token");
+        assertThat(config.tokenRequired()).isTrue();
+        assertThat(config.toString()).doesNotContain("s3cret");
+    }
+
+    @Test
+    void aTokenFileThatIsMissingEmptyOrOnlyWhitespaceIsRefusedNamingTheSetting() throws IOException {
+        Files.writeString(dir.resolve("blank"), " \n\t\n");
+        assertThatThrownBy(() -> TestCoordinators.config("http: { tokenFile: '" + dir.resolve("blank") + "' }"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("http.tokenFile")
+                .hasMessageContaining("only whitespace");
+        assertThatThrownBy(() -> TestCoordinators.config("http: { tokenFile: '" + dir.resolve("absent") + "' }"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("http.tokenFile")
+                .hasMessageContaining("absent");
+        Files.writeString(dir.resolve("good"), "t");
+        assertThatThrownBy(() -> TestCoordinators.config("http: { token: a, tokenFile: '" + dir.resolve("good") + "' }"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("http.token and http.tokenFile");
+        assertThatThrownBy(() -> TestCoordinators.config("http: { token: '   ' }"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("http.token")
+                .hasMessageContaining("only whitespace");
+    }
+
+    @Test
+    void etcdAuthenticationAndTlsAreReadButThisBuildRefusesToStartWithThem() throws IOException {
+        for (String name : List.of("pw", "ca.pem", "client.pem", "client-key.pem")) {
+            Files.writeString(dir.resolve(name), "x");
+        }
+        Path file = Files.writeString(dir.resolve("c.yaml"), """
+                etcd:
+                  endpoints: ["https://127.0.0.1:2379"]
+                  user: woslo
+                  passwordFile: pw
+                  tls: { ca: ca.pem, cert: client.pem, key: client-key.pem }
+                quota: { resources: { A: { source: static, quota: 1 } } }
+                """);
+        CoordinatorConfig config = CoordinatorConfig.load(file);
+        assertThat(config.etcd().user()).isEqualTo("woslo");
+        assertThat(config.etcd().passwordFile()).isEqualTo(dir.resolve("pw").toAbsolutePath().normalize());
+        assertThat(config.etcd().tls()).isEqualTo(new CoordinatorConfig.Tls(dir.resolve("ca.pem").toAbsolutePath()
+                .normalize(), dir.resolve("client.pem").toAbsolutePath().normalize(),
+                dir.resolve("client-key.pem").toAbsolutePath().normalize()));
+        assertThatThrownBy(config::validate).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("etcd TLS/authentication is not supported by this build yet");
+        assertThat(TestCoordinators.config("etcd: { endpoints: [\"http://e:2379\"], user: u, password: hunter2 }")
+                .toString()).doesNotContain("hunter2");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "etcd: { user: woslo }                             | etcd.user 'woslo' needs etcd.password",
+        "etcd: { password: p }                             | etcd.user is not",
+        "etcd: { tls: { ca: /nonexistent/ca.pem } }        | etcd.tls.ca: /nonexistent/ca.pem is not a readable file",
+        "etcd: { passwordFile: /nonexistent/pw }           | etcd.passwordFile: /nonexistent/pw",
+        "etcd: { tls: { cert: pom.xml } }                  | etcd.tls: cert and key go together",
+        "etcd: { tls: { ca: x, crt: y } }                  | etcd.tls.crt",
+    })
+    void badEtcdSecuritySettingsAreNamed(String yaml, String message) {
+        assertThatThrownBy(() -> TestCoordinators.config(yaml)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(message);
     }
 }

@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The runnable jar as users start it, in a separate process: with no etcd endpoint it starts its own etcd under
- * {@code ./data/etcd}, answers {@code GET /health} with 200, and on SIGTERM stops that etcd too.
+ * The runnable jar as users start it, in a separate process: asked for a local etcd it starts its own under
+ * {@code ./data/etcd}, answers {@code GET /health} with 200, and on SIGTERM stops that etcd too; with no etcd at all
+ * it says how to give it one and exits with 2; {@code --help} and {@code --version} print and exit with 0.
  */
 class RunJarIT {
     private static final Path JAR = Path.of("target/woslo-coordinator.jar").toAbsolutePath();
@@ -35,7 +36,7 @@ class RunJarIT {
         int port = freePort();
         Path config = Files.writeString(workDir.resolve("coordinator.yaml"), """
                 http: { host: 127.0.0.1, port: %d }
-                etcd: { endpoints: [] }
+                etcd: { local: true }
                 quota:
                   resources:
                     CPUA: { source: static, used: 10, quota: 20 }
@@ -53,6 +54,73 @@ class RunJarIT {
         ProcessBuilder command = new ProcessBuilder("bash", "scripts/run.sh", "--port", String.valueOf(port))
                 .directory(REPO.toFile());
         runAndCheck(command, port);
+    }
+
+    @Test
+    void withoutAnEtcdTheJarSaysHowToGiveItOneAndExitsWith2() throws Exception {
+        Path config = Files.writeString(workDir.resolve("coordinator.yaml"), """
+                quota:
+                  resources:
+                    CPUA: { source: static, used: 10, quota: 20 }
+                """);
+        Result result = runToEnd("--config", config.toString());
+        assertThat(result.exit()).as("output:\n%s", result.out()).isEqualTo(2);
+        assertThat(result.out()).contains("no etcd endpoint: set etcd.endpoints, --etcd or WOSLO_ETCD_ENDPOINTS, or"
+                + " ask for a local etcd with etcd.local: true / --local-etcd");
+        assertThat(workDir.resolve("data")).as("no etcd was started").doesNotExist();
+    }
+
+    @Test
+    void helpPrintsTheUsageOnStdoutAndExitsWith0() throws Exception {
+        Result result = runToEnd("--help");
+        assertThat(result.exit()).isZero();
+        assertThat(result.out()).startsWith("usage: java -jar woslo-coordinator.jar").contains("--local-etcd")
+                .contains("WOSLO_CONFIG").contains("--version");
+        assertThat(result.err()).isEmpty();
+    }
+
+    @Test
+    void versionPrintsTheManifestsImplementationVersion() throws Exception {
+        String version;
+        try (java.util.jar.JarFile jar = new java.util.jar.JarFile(JAR.toFile())) {
+            version = jar.getManifest().getMainAttributes().getValue("Implementation-Version");
+        }
+        assertThat(version).as("the jar's manifest has a version").isNotBlank();
+        Result result = runToEnd("--version");
+        assertThat(result.exit()).isZero();
+        assertThat(result.out().strip()).isEqualTo("woslo-coordinator " + version);
+    }
+
+    @Test
+    void aBadFlagValueIsNamedAndExitsWith2() throws Exception {
+        Result result = runToEnd("--local-etcd", "--host", "no such host");
+        assertThat(result.exit()).isEqualTo(2);
+        assertThat(result.out()).contains("--host").contains("no such host");
+    }
+
+    private record Result(int exit, String out, String err) {
+    }
+
+    /** Runs the jar in {@code workDir} to its end (within a bound) with no WOSLO_* variables. */
+    private Result runToEnd(String... args) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-jar", JAR.toString()));
+        command.addAll(List.of(args));
+        Path out = workDir.resolve("out.txt");
+        Path err = workDir.resolve("err.txt");
+        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        builder.environment().keySet().removeIf(name -> name.startsWith("WOSLO_"));
+        Process process = builder.start();
+        try {
+            assertThat(process.waitFor(TestTimeouts.scaled(Duration.ofSeconds(30)).toMillis(), TimeUnit.MILLISECONDS))
+                    .as("the jar ends by itself").isTrue();
+        } finally {
+            if (process.isAlive()) {
+                process.destroyForcibly();
+            }
+        }
+        return new Result(process.exitValue(), read(out), read(err));
     }
 
     private void runAndCheck(ProcessBuilder command, int port) throws Exception {
