@@ -59,7 +59,7 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
     /**
      * {@code etcd:} the cluster and how to reach it. {@code endpoints} empty with {@code local} means: a local etcd
      * of the coordinator's own. {@code user}, {@code password} / {@code passwordFile} and {@code tls} are parsed
-     * and checked, but this build refuses to start with them ({@link #NO_ETCD_SECURITY}).
+     * and checked, but this build refuses to start with them.
      */
     public record Etcd(List<String> endpoints, String namespace, boolean local, String user, String password,
                        Path passwordFile, Tls tls) {

@@ -266,4 +266,17 @@ class CoordinatorConfigTest {
         assertThatThrownBy(() -> TestCoordinators.config(yaml)).isInstanceOf(ConfigException.class)
                 .hasMessageContaining(message);
     }
+
+    @Test
+    void theExampleInDocsApiMdParsesAsDocumented() throws IOException {
+        String doc = Files.readString(Path.of("../docs/api.md"));
+        int section = doc.indexOf("## Configuration");
+        int from = doc.indexOf("```yaml\n", section) + "```yaml\n".length();
+        String yaml = doc.substring(from, doc.indexOf("```", from));
+        CoordinatorConfig config = TestCoordinators.config(yaml).validate();
+        assertThat(config.etcdEndpoints()).containsExactly("http://127.0.0.1:2379");
+        assertThat(config.localEtcd()).isFalse();
+        assertThat(config.tokenRequired()).isFalse();
+        assertThat(config.resources()).containsOnlyKeys("CPUA", "GPU", "VM", "DISK");
+    }
 }
