@@ -6,7 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 
 /**
- * Requires {@code Authorization: Bearer <token>} on every path but {@code /health} when a token is configured;
+ * Requires {@code Authorization: Bearer <token>} on every path but {@code /health}, {@code /health/live} and
+ * {@code /health/ready} when a token is configured;
  * 401 otherwise. The comparison takes the same time wherever the tokens differ.
  */
 final class BearerAuth implements Handler<RoutingContext> {
@@ -19,7 +20,7 @@ final class BearerAuth implements Handler<RoutingContext> {
 
     @Override
     public void handle(RoutingContext ctx) {
-        if (token.length == 0 || ctx.request().path().equals("/health")) {
+        if (token.length == 0 || isHealth(ctx.request().path())) {
             ctx.next();
             return;
         }
@@ -34,5 +35,10 @@ final class BearerAuth implements Handler<RoutingContext> {
                     ? "a bearer token is required (Authorization: Bearer <token>)"
                     : "the bearer token is wrong"));
         }
+    }
+
+    /** The probes' paths, open to load balancers and orchestrators that hold no token. */
+    static boolean isHealth(String path) {
+        return "/health".equals(path) || "/health/live".equals(path) || "/health/ready".equals(path);
     }
 }

@@ -1,7 +1,6 @@
 package io.woslo.coordinator;
 
 import io.etcd.jetcd.Client;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.woslo.quota.QuotaManager;
@@ -26,15 +25,17 @@ public final class Coordinator implements AutoCloseable {
     private final LocalEtcd localEtcd;
     private final Client client;
     private final QuotaManager quota;
+    private final CoordinatorMetrics metrics;
     private final Vertx vertx;
     private final HttpVerticle http;
     private final String baseUrl;
 
-    private Coordinator(LocalEtcd localEtcd, Client client, QuotaManager quota, Vertx vertx, HttpVerticle http,
-                        String host) {
+    private Coordinator(LocalEtcd localEtcd, Client client, QuotaManager quota, CoordinatorMetrics metrics,
+                        Vertx vertx, HttpVerticle http, String host) {
         this.localEtcd = localEtcd;
         this.client = client;
         this.quota = quota;
+        this.metrics = metrics;
         this.vertx = vertx;
         this.http = http;
         this.baseUrl = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + http.actualPort();
@@ -55,12 +56,13 @@ public final class Coordinator implements AutoCloseable {
         Client client = null;
         QuotaManager quota = null;
         Vertx vertx = null;
+        CoordinatorMetrics metrics = new CoordinatorMetrics();
         try {
             String[] endpoints = local != null
                     ? new String[] {local.endpoint()}
                     : config.etcdEndpoints().toArray(String[]::new);
-            client = Client.builder().endpoints(endpoints).interceptors(interceptors).build();
-            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            client = Client.builder().endpoints(endpoints).interceptors(metrics.withEtcdTimer(interceptors)).build();
+            PrometheusMeterRegistry registry = metrics.registry();
             QuotaManager.Builder builder = QuotaManager.builder(client)
                     .namespace(config.namespace())
                     .cacheTtl(config.cacheTtl())
@@ -80,17 +82,17 @@ public final class Coordinator implements AutoCloseable {
             HttpVerticle http = new HttpVerticle(config, quota, client, registry);
             vertx.deployVerticle(http).toCompletionStage().toCompletableFuture()
                     .get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            Coordinator coordinator = new Coordinator(local, client, quota, vertx, http, config.host());
+            Coordinator coordinator = new Coordinator(local, client, quota, metrics, vertx, http, config.host());
             LOG.info("WOSLO coordinator listening on {} (etcd {}, namespace {}, resources {})", coordinator.baseUrl,
                     local != null ? local.endpoint() + " (local)" : config.etcdEndpoints(), config.namespace(),
                     config.resources().keySet());
             return coordinator;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            stopAll(vertx, quota, client, local);
+            stopAll(vertx, quota, client, local, metrics);
             throw new IllegalStateException("interrupted while starting", e);
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
-            stopAll(vertx, quota, client, local);
+            stopAll(vertx, quota, client, local, metrics);
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             throw new IllegalStateException("cannot start the coordinator on " + config.host() + ":" + config.port()
                     + ": " + cause.getMessage(), cause);
@@ -109,11 +111,12 @@ public final class Coordinator implements AutoCloseable {
     /** Stops accepting requests, lets those in flight finish, then closes the manager, the client and a local etcd. */
     @Override
     public void close() {
-        stopAll(vertx, quota, client, localEtcd);
+        stopAll(vertx, quota, client, localEtcd, metrics);
         LOG.info("WOSLO coordinator on {} stopped", baseUrl);
     }
 
-    private static void stopAll(Vertx vertx, QuotaManager quota, Client client, LocalEtcd local) {
+    private static void stopAll(Vertx vertx, QuotaManager quota, Client client, LocalEtcd local,
+                                CoordinatorMetrics metrics) {
         if (vertx != null) {
             try {
                 vertx.close().toCompletionStage().toCompletableFuture()
@@ -133,5 +136,6 @@ public final class Coordinator implements AutoCloseable {
         if (local != null) {
             local.close();
         }
+        metrics.close();
     }
 }

@@ -37,6 +37,7 @@ final class HttpVerticle extends VerticleBase {
     @Override
     public Future<?> start() {
         Router router = Router.router(vertx);
+        router.route().handler(new AccessLog());
         router.route().handler(new RequestMetrics(registry));
         router.route().handler(new BearerAuth(config.token()));
         router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT_BYTES));
@@ -51,7 +52,9 @@ final class HttpVerticle extends VerticleBase {
         endpoint(router, POST, "/v1/reservations/:id/extend",    new ReservationExtend(quota));
         endpoint(router, POST, "/v1/usage/clean",                UsageRelease.clean(quota));
         endpoint(router, POST, "/v1/rollbacks",                  UsageRelease.rollback(quota));
-        endpoint(router, GET,  "/health",                        new HealthCheck(etcd, config.namespace()));
+        endpoint(router, GET,  "/health/live",                   HealthCheck.live());
+        endpoint(router, GET,  "/health/ready",                  HealthCheck.ready(etcd, config.namespace()));
+        endpoint(router, GET,  "/health",                        HealthCheck.ready(etcd, config.namespace()));
         endpoint(router, GET,  "/metrics",                       new MetricsExport(registry));
 
         router.route().handler(ctx -> ctx.fail(new ApiException(404, "not_found",

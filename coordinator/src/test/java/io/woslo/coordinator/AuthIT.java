@@ -50,8 +50,11 @@ class AuthIT {
 
     @Test
     void healthIsOpenWithoutAToken() {
-        Http.Response health = anonymous.get("/health");
-        assertThat(health.status()).isEqualTo(200);
-        assertThat(health.json().get("status").asText()).isEqualTo("UP");
+        for (String path : new String[] {"/health", "/health/live", "/health/ready"}) {
+            Http.Response health = anonymous.get(path);
+            assertThat(health.status()).as(path + ": " + health).isEqualTo(200);
+            assertThat(health.json().get("status").asText()).isEqualTo("UP");
+        }
+        assertThat(anonymous.get("/health/other").status()).as("only the probes are open").isEqualTo(401);
     }
 }

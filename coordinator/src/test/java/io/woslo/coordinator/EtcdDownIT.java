@@ -25,7 +25,9 @@ class EtcdDownIT {
             Http http = new Http(coordinator.baseUrl());
             Http.Response health = http.get("/health");
             assertThat(health.status()).isEqualTo(503);
-            assertThat(health.json().get("etcd").asText()).isEqualTo("DOWN");
+            assertThat(health.json().get("status").asText()).isEqualTo("DOWN");
+            assertThat(health.json().get("checks").get(0).get("status").asText()).isEqualTo("DOWN");
+            assertThat(http.get("/health/live").status()).as("liveness never asks etcd").isEqualTo(200);
 
             Http.Response reserve = http.postJson("/v1/reservations",
                     "{\"account\":\"a\",\"resources\":{\"CPUA\":1}}");

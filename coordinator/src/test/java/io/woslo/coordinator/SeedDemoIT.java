@@ -116,7 +116,8 @@ class SeedDemoIT {
         Http.Response health = http.get("/health");
         assertThat(health.status()).isEqualTo(200);
         assertThat(health.json().get("status").asText()).isEqualTo("UP");
-        assertThat(health.json().get("etcd").asText()).isEqualTo("UP");
+        assertThat(health.json().get("checks").get(0).get("name").asText()).isEqualTo("etcd");
+        assertThat(health.json().get("checks").get(0).get("status").asText()).isEqualTo("UP");
 
         Http.Response metrics = http.get("/metrics");
         assertThat(metrics.status()).isEqualTo(200);

@@ -69,6 +69,7 @@ public final class LockEngine implements AutoCloseable {
     private final KeyLayout layout;
     private final Duration opTimeout;
     private final ScheduledExecutorService timer;
+    private final LockMetrics metrics;
     /**
      * Releases of entries on shared leases are deletes, group-committed: concurrent releases share one transaction
      * (parts without compares, so the combined transaction always succeeds).
@@ -87,7 +88,12 @@ public final class LockEngine implements AutoCloseable {
     private final String ownTag = Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L) + ".";
 
     public LockEngine(Client client, KeyLayout layout, Duration opTimeout) {
-        this(client, layout, opTimeout, new TxnCombiner(client.getKVClient(), opTimeout));
+        this(client, layout, opTimeout, LockMetrics.NONE);
+    }
+
+    /** An engine that reports its grants, waits and losses to {@code metrics}. */
+    public LockEngine(Client client, KeyLayout layout, Duration opTimeout, LockMetrics metrics) {
+        this(client, layout, opTimeout, new TxnCombiner(client.getKVClient(), opTimeout), metrics);
     }
 
     /**
@@ -95,6 +101,12 @@ public final class LockEngine implements AutoCloseable {
      * transactions' parts too (the quota fast path's reservations: a release then costs no transaction of its own).
      */
     public LockEngine(Client client, KeyLayout layout, Duration opTimeout, TxnCombiner deletes) {
+        this(client, layout, opTimeout, deletes, LockMetrics.NONE);
+    }
+
+    /** {@link #LockEngine(Client, KeyLayout, Duration, TxnCombiner)} reporting to {@code metrics}. */
+    public LockEngine(Client client, KeyLayout layout, Duration opTimeout, TxnCombiner deletes, LockMetrics metrics) {
+        this.metrics = metrics;
         this.kv = client.getKVClient();
         this.leases = client.getLeaseClient();
         this.watches = client.getWatchClient();
@@ -110,6 +122,11 @@ public final class LockEngine implements AutoCloseable {
 
     public KeyLayout layout() {
         return layout;
+    }
+
+    /** Where this engine's grants, waits and losses are counted; entries granted elsewhere are counted there too. */
+    public LockMetrics metrics() {
+        return metrics;
     }
 
     /**
@@ -308,6 +325,7 @@ public final class LockEngine implements AutoCloseable {
         /** Earlier entries known to be gone; touched only by the attempt's own (sequential) steps. */
         final java.util.Set<String> passed = java.util.concurrent.ConcurrentHashMap.newKeySet();
         volatile RenewedLease keepAliveStream;
+        final long startNanos = System.nanoTime();
 
         Attempt(String lockKey, boolean write, long ownerId, Duration leaseTime, boolean keepAlive, EnqueueGuard guard) {
             this.guard = guard;
@@ -494,12 +512,14 @@ public final class LockEngine implements AutoCloseable {
         }
 
         void complete(long leaseStart) {
-            LossSignal loss = new LossSignal(LockEngine.this, lockKey, entryKey, revision, leaseId, leaseStart,
-                    leaseTime, keepAliveStream);
+            LossSignal loss = new LossSignal(LockEngine.this, lockKey, entryKey, write, revision, leaseId,
+                    leaseStart, leaseTime, keepAliveStream);
             Acquisition acquisition = new Acquisition(lockKey, entryKey, write, leaseId, revision, keepAliveStream,
                     true, loss);
             if (result.complete(acquisition)) {
                 leaseToRevoke.set(0);
+                metrics.acquired(write);
+                waitEnded(LockMetrics.WaitOutcome.GRANTED);
                 RenewedLease renewed = keepAliveStream;
                 if (renewed != null) {
                     renewed.gone.thenRun(() -> loss.lost("etcd answered the keep-alive: lease not found", true));
@@ -565,15 +585,24 @@ public final class LockEngine implements AutoCloseable {
 
         void giveUp() {
             if (result.complete(null)) {
+                waitEnded(LockMetrics.WaitOutcome.TIMEOUT);
                 cleanUp();
             }
         }
 
         Void fail(Throwable error) {
             if (result.completeExceptionally(Futures.unwrap(error))) {
+                waitEnded(LockMetrics.WaitOutcome.FAILED);
                 cleanUp();
             }
             return null;
+        }
+
+        /** Counts the end of the wait, when this attempt found the lock held and waited. */
+        void waitEnded(LockMetrics.WaitOutcome outcome) {
+            if (waited) {
+                metrics.waited(write, outcome, System.nanoTime() - startNanos);
+            }
         }
 
         /** Removes what this attempt put into etcd. Safe to call more than once and from any state. */

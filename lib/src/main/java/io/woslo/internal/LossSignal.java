@@ -31,6 +31,7 @@ public final class LossSignal {
     private final LockEngine engine;
     private final String lockKey;
     private final String entryKey;
+    private final boolean write;
     private final long revision;
     private final long leaseId;
     private final long leaseStartNanos;
@@ -44,11 +45,12 @@ public final class LossSignal {
     private KeyGoneWatch entryWatch;
     private ScheduledFuture<?> leaseTimer;
 
-    LossSignal(LockEngine engine, String lockKey, String entryKey, long revision, long leaseId, long leaseStartNanos,
-               Duration leaseTime, AutoCloseable keepAlive) {
+    LossSignal(LockEngine engine, String lockKey, String entryKey, boolean write, long revision, long leaseId,
+               long leaseStartNanos, Duration leaseTime, AutoCloseable keepAlive) {
         this.engine = engine;
         this.lockKey = lockKey;
         this.entryKey = entryKey;
+        this.write = write;
         this.revision = revision;
         this.leaseId = leaseId;
         this.leaseStartNanos = leaseStartNanos;
@@ -153,6 +155,7 @@ public final class LossSignal {
             listeners.clear();
         }
         LOG.warn("lock '{}' (lease {}) is lost: {}", lockKey, Long.toHexString(leaseId), why);
+        engine.metrics().lost(write);
         stopWatching();
         if (keepAlive != null) {
             try {

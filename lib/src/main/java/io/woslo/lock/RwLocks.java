@@ -48,7 +48,8 @@ public final class RwLocks implements AutoCloseable {
     private final java.util.concurrent.Executor callbacks;
 
     private RwLocks(Builder builder) {
-        this.engine = new LockEngine(builder.client, new KeyLayout(builder.namespace), builder.operationTimeout);
+        this.engine = new LockEngine(builder.client, new KeyLayout(builder.namespace), builder.operationTimeout,
+                builder.metrics);
         this.keepAlive = builder.keepAlive;
         this.holds = new LocalHolds(engine);
         this.callbackPool = java.util.concurrent.Executors.newCachedThreadPool(r -> {
@@ -176,6 +177,7 @@ public final class RwLocks implements AutoCloseable {
         private String namespace = KeyLayout.DEFAULT_NAMESPACE;
         private boolean keepAlive;
         private Duration operationTimeout = DEFAULT_OPERATION_TIMEOUT;
+        private io.woslo.internal.LockMetrics metrics = io.woslo.internal.LockMetrics.NONE;
 
         private Builder(Client client) {
             if (client == null) {
@@ -209,6 +211,21 @@ public final class RwLocks implements AutoCloseable {
                 throw new IllegalArgumentException("operationTimeout must be positive, got " + timeout);
             }
             this.operationTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Records lock metrics in a Micrometer registry (Micrometer must then be on the classpath; it is an
+         * optional dependency): {@code woslo.lock.acquisitions{mode}} (locks granted),
+         * {@code woslo.lock.waits{mode,outcome}} (a timer of the attempts that found the lock held and waited;
+         * outcome {@code granted}, {@code timeout} or {@code failed}) and {@code woslo.lock.losses{mode}} (holds
+         * found lost before their release); {@code mode} is {@code read} or {@code write}.
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            if (registry == null) {
+                throw new IllegalArgumentException("meterRegistry must not be null");
+            }
+            this.metrics = new io.woslo.internal.MicrometerLockMetrics(registry);
             return this;
         }
 

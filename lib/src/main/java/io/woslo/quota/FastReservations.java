@@ -916,6 +916,7 @@ final class FastReservations {
             long now = manager.nowMillis();
             for (int i = 0; i < fits.size(); i++) {
                 Acquisition lock = new Acquisition(lockKey, entries.get(i), false, leaseId, revision, null, false);
+                engine.metrics().acquired(false);
                 fits.get(i).result().complete(new QuotaManager.Reserved(account, fits.get(i).wanted(), lock, now));
             }
         }

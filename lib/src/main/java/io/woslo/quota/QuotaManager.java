@@ -153,7 +153,7 @@ public final class QuotaManager implements AutoCloseable {
         // next reservation's transaction instead of costing one of its own.
         io.woslo.internal.TxnCombiner combiner = new io.woslo.internal.TxnCombiner(b.client.getKVClient(),
                 b.operationTimeout);
-        this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout, combiner);
+        this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout, combiner, b.lockMetrics);
         this.counters = new CounterStore(b.client, layout, b.operationTimeout, conflicts);
         this.stored = new StoredReservations(this, b.client, layout, counters,
                 new Idempotency(b.client, layout, b.idempotencyWindow, b.operationTimeout), b.operationTimeout,
@@ -224,10 +224,11 @@ public final class QuotaManager implements AutoCloseable {
      * out while the reservation is still in flight, whatever of it lands later is given back.
      */
     public CompletableFuture<Reservation> prepareOccupyingAsync(String account, Map<String, Long> requirement) {
+        long start = System.nanoTime();
         Requirements.account(account);
         Map<String, Long> wanted = Requirements.amounts("requirement", requirement, handlers.keySet());
         if (wanted.isEmpty() || !quotaEnabled.test(account)) {
-            metrics.reservation("noop");
+            metrics.reservation("noop", System.nanoTime() - start);
             return CompletableFuture.completedFuture(QuotaReservation.noop(this, account));
         }
         CompletableFuture<Reservation> reserved = etcdHealthy
@@ -235,20 +236,20 @@ public final class QuotaManager implements AutoCloseable {
                 : CompletableFuture.failedFuture(new EtcdUnavailableException(
                         "etcd failed its last health probe", null));
         CompletableFuture<Reservation> counted = reserved.thenApply(reservation -> {
-            metrics.reservation("reserved");
+            metrics.reservation("reserved", System.nanoTime() - start);
             return reservation;
         });
         return deliver(new Call(), counted, "a reservation for account '" + account + "'", QuotaManager::giveBack,
                 cause -> {
                     if (cause instanceof QuotaExceededException) {
-                        metrics.reservation("exceeded");
+                        metrics.reservation("exceeded", System.nanoTime() - start);
                     } else if (cause instanceof QuotaUnavailableException && failureMode == FailureMode.OPEN) {
-                        metrics.reservation("fail_open");
+                        metrics.reservation("fail_open", System.nanoTime() - start);
                         LOG.warn("etcd unavailable, letting a reservation for account '{}' of {} pass (failure mode"
                                 + " OPEN): {}", account, wanted, cause.getMessage());
                         return QuotaReservation.noop(this, account);
                     } else if (cause instanceof QuotaUnavailableException || cause instanceof QuotaBusyException) {
-                        metrics.reservation("unavailable");
+                        metrics.reservation("unavailable", System.nanoTime() - start);
                     }
                     throw new CompletionException(cause);
                 });
@@ -622,6 +623,7 @@ public final class QuotaManager implements AutoCloseable {
      */
     public CompletableFuture<StoredReservation> prepareStoredAsync(String account, Map<String, Long> requirement,
                                                                    IdempotencyKey key) {
+        long start = System.nanoTime();
         Requirements.account(account);
         Map<String, Long> wanted = Requirements.amounts("requirement", requirement, handlers.keySet());
         boolean noop = wanted.isEmpty() || !quotaEnabled.test(account);
@@ -629,7 +631,7 @@ public final class QuotaManager implements AutoCloseable {
                 ? stored.create(account, wanted, noop, key)
                 : CompletableFuture.failedFuture(new EtcdUnavailableException("etcd failed its last health probe", null));
         CompletableFuture<StoredReservation> counted = made.thenApply(reservation -> {
-            metrics.reservation(noop ? "noop" : "reserved");
+            metrics.reservation(noop ? "noop" : "reserved", System.nanoTime() - start);
             return reservation;
         });
         Call call = new Call();
@@ -646,7 +648,8 @@ public final class QuotaManager implements AutoCloseable {
         }
         // The caller gets the deliver'd future itself, so that cancelling it gives back a reservation landing later.
         return deliver(call, counted, "a stored reservation for account '" + account + "'", abandoned, cause -> {
-            metrics.reservation(cause instanceof QuotaExceededException ? "exceeded" : "unavailable");
+            metrics.reservation(cause instanceof QuotaExceededException ? "exceeded" : "unavailable",
+                    System.nanoTime() - start);
             throw new CompletionException(cause);
         });
     }
@@ -1498,6 +1501,7 @@ public final class QuotaManager implements AutoCloseable {
         private Executor handlerExecutor;
         private Executor callbackExecutor;
         private QuotaMetrics metrics = QuotaMetrics.NONE;
+        private io.woslo.internal.LockMetrics lockMetrics = io.woslo.internal.LockMetrics.NONE;
         private OverQuotaListener overQuotaListener = (account, resource, used, quota) -> { };
 
         private Builder(Client client) {
@@ -1629,12 +1633,20 @@ public final class QuotaManager implements AutoCloseable {
             return this;
         }
 
-        /** Records metrics ({@code woslo.quota.*}, {@code woslo.etcd.healthy}) in a Micrometer registry. */
+        /**
+         * Records metrics in a Micrometer registry (an optional dependency, then needed on the classpath):
+         * {@code woslo.quota.reservations{outcome}} (a timer of reservations by outcome: {@code reserved},
+         * {@code exceeded}, {@code unavailable}, {@code fail_open}, {@code noop}), {@code woslo.quota.over.quota
+         * {resource}}, {@code woslo.etcd.healthy} (1 or 0, the last health probe), and the account locks' meters
+         * as {@link io.woslo.lock.RwLocks.Builder#meterRegistry} describes them (each reservation's read entry
+         * counts as a read acquisition).
+         */
         public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
             if (registry == null) {
                 throw new IllegalArgumentException("meterRegistry must not be null");
             }
             this.metrics = new MicrometerQuotaMetrics(registry);
+            this.lockMetrics = new io.woslo.internal.MicrometerLockMetrics(registry);
             return this;
         }
 

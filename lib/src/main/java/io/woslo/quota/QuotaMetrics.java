@@ -5,8 +5,11 @@ interface QuotaMetrics {
     QuotaMetrics NONE = new QuotaMetrics() {
     };
 
-    /** A reservation ended with {@code outcome}: reserved, exceeded, unavailable, fail_open or noop. */
-    default void reservation(String outcome) {
+    /**
+     * A reservation ended with {@code outcome} (reserved, exceeded, unavailable, fail_open or noop) {@code nanos}
+     * after the call.
+     */
+    default void reservation(String outcome, long nanos) {
     }
 
     /** The over-quota scan found {@code account} over its quota of {@code resource}. */
