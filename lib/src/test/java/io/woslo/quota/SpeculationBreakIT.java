@@ -157,6 +157,69 @@ class SpeculationBreakIT extends QuotaItSupport {
     }
 
     /**
+     * Stored reservations sent speculatively whose answers are lost: one with an idempotency key is kept as it
+     * landed (outcome unknown; the retry with the key answers the same reservation, counted once); one without a
+     * key is told "not applied" and undone (amount given back, record and entry deleted).
+     */
+    @Test
+    void storedReservationsInLostSpeculativeBatchesAreKeptWithAKeyAndUndoneWithout(EtcdCluster etcd)
+            throws Exception {
+        MutableHandler cpu = new MutableHandler(0, 100);
+        TxnFaults faults = new TxnFaults();
+        QuotaManager a = contended(etcd.newClient(faults), cpu);
+        QuotaManager b = contended(etcd.newClient(), cpu);
+        a.refresh(account, true);
+        contend(a, b);
+
+        IdempotencyKey key = new IdempotencyKey("create-" + account, "create 4");
+        TxnFaults.Fault lostKeyed = faults.lose(TxnFaults::speculative, 1);
+        Throwable keyedFailure = null;
+        try {
+            a.prepareStoredAsync(account, Map.of("CPUA", 4L), key)
+                    .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            keyedFailure = e.getCause();
+        }
+        assertThat(lostKeyed.fired()).as("sent speculatively, answer lost").isEqualTo(1);
+        assertThat(keyedFailure).isInstanceOf(QuotaOutcomeUnknownException.class);
+        AtomicReference<StoredReservation> answer = new AtomicReference<>();
+        Await.until("the retry with the key answers (the lane settles the lost batch first)", () -> {
+            try {
+                answer.set(a.prepareStoredAsync(account, Map.of("CPUA", 4L), key)
+                        .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS));
+                return true;
+            } catch (ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(QuotaUnavailableException.class);
+                return false;
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        StoredReservation kept = answer.get();
+        assertThat(raw.used(account, "CPUA")).as("3 + 4, once").isEqualTo(7);
+        assertThat(a.listStoredAsync(account).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS))
+                .extracting(StoredReservation::id).containsExactly(kept.id());
+
+        contend(a, b); // 10; contended again
+        TxnFaults.Fault lostPlain = faults.lose(TxnFaults::speculative, 1);
+        Throwable plainFailure = null;
+        try {
+            a.prepareStoredAsync(account, Map.of("CPUA", 5L)).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            plainFailure = e.getCause();
+        }
+        assertThat(lostPlain.fired()).isEqualTo(1);
+        assertThat(plainFailure).isInstanceOf(QuotaUnavailableException.class)
+                .isNotInstanceOf(QuotaOutcomeUnknownException.class);
+        reserveAfterTheLaneSettled(a); // 11
+        assertThat(raw.used(account, "CPUA")).as("the landed 5 given back").isEqualTo(11);
+        assertThat(a.listStoredAsync(account).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS))
+                .extracting(StoredReservation::id).containsExactly(kept.id());
+        assertThat(a.finishStoredAsync(kept.id()).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(raw.locks()).isEmpty();
+    }
+
+    /**
      * Three processes race speculative batches on one account at its quota's edge while a fourth keeps
      * force-refreshing it. Every value the counter ever takes (seen by a watch) stays within the quota; a refresh
      * never runs while a reservation is open (the source of truth says 0 used and every reservation is rolled back,
