@@ -78,6 +78,8 @@ final class FastReservations {
      * batches of ~20 cost more (larger transactions) than the rounds it saved.
      */
     static final int MAX_SPECULATIVE_BATCH = 8;
+    /** The value of a speculative transaction's sentinel entry written by its withdrawal, never by the transaction. */
+    private static final ByteSequence WITHDRAWN = Json.write(Map.of("withdrawn", true));
 
     private final QuotaManager manager;
     private final KV kv;
@@ -642,7 +644,7 @@ final class FastReservations {
                                     leases.discard(leaseId);
                                     return slowPath(batch);
                                 }
-                                settleSpeculation(raw, batch, entries, sentinel, leaseId);
+                                settleSpeculation(raw, batch, entries, sentinel, leaseId, seen.accountRevision());
                                 return answerLost(batch, error);
                             }
                             TxnResponse at = response;
@@ -715,31 +717,19 @@ final class FastReservations {
         }
 
         /**
-         * A speculative transaction whose answer did not come in time: withdrawn by writing its first request's
-         * entry (which every level compares absent) if it is not there, then deleting it again; if it is there, the
-         * transaction landed at that entry's create revision, and the requests whose entries existed then are undone
-         * (those kept when lost stay), as {@link #settle} does for a plain transaction. Until then the lane waits.
+         * A speculative transaction whose answer did not come in time: withdrawn ({@link #withdrawSpeculation}), or,
+         * if it landed, the requests whose entries existed at the revision it landed at are undone (those kept when
+         * lost stay), as {@link #settle} does for a plain transaction. Until then the lane waits.
          */
         void settleSpeculation(CompletableFuture<TxnResponse> raw, List<Request> batch, Map<Request, String> entries,
-                               String sentinel, long leaseId) {
+                               String sentinel, long leaseId, long accountRevision) {
             view = null;
             long failedAt = manager.nowMillis();
-            ByteSequence key = bytes(sentinel);
-            PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
             settled = raw.copy().orTimeout(opTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
                     .handle((response, error) -> response)
                     .thenCompose(response -> response != null
                             ? CompletableFuture.completedFuture(landedAt(response))
-                            : Futures.retry(() -> Futures.bounded(kv.txn()
-                                            .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
-                                            .Then(Op.put(key, Json.write(Map.of("withdrawn", true)), onLease))
-                                            .Else(Op.get(key, GetOption.builder().withKeysOnly(true).build()))
-                                            .commit(), opTimeout, "the settlement of a reservation of account '"
-                                            + account + "'")
-                                    .thenCompose(settle -> settle.isSucceeded()
-                                            ? kv.delete(key).thenApply(d -> 0L) // withdrawn: it can never land now
-                                            : CompletableFuture.completedFuture(settle.getGetResponses().get(0)
-                                                    .getKvs().get(0).getCreateRevision())),
+                            : Futures.retry(() -> withdrawSpeculation(bytes(sentinel), leaseId, accountRevision),
                                     SETTLE_ATTEMPTS, SETTLE_PAUSE, e -> e instanceof EtcdUnavailableException))
                     .thenCompose(revision -> revision == 0
                             ? CompletableFuture.<Void>completedFuture(null)
@@ -757,6 +747,44 @@ final class FastReservations {
                         }
                         return null;
                     });
+        }
+
+        /**
+         * Settles a speculative transaction whose answer never came: completes with the revision it landed at, or 0
+         * once it can never land. Every level compares its sentinel (the first request's entry) absent and the
+         * account key's mod revision as seen. First the sentinel is created with a mark of its own, unless it is
+         * there: then it is the transaction's entry, and the transaction landed when it was created (or it is the
+         * mark, left by an earlier attempt whose answer was lost). While the mark stands the transaction cannot land;
+         * then the account key is rewritten as it is (as a queuing writer does), which no later write can undo, and
+         * the mark deleted in the same transaction. Deleting the mark alone would make the sentinel absent again, and
+         * a transaction still held by the client could land on a level whose value the counter reaches later.
+         */
+        CompletableFuture<Long> withdrawSpeculation(ByteSequence sentinel, long leaseId, long accountRevision) {
+            ByteSequence accountKey = bytes(layout.accountKey(account));
+            String what = "the settlement of a reservation of account '" + account + "'";
+            CompletableFuture<TxnResponse> mark = kv.txn()
+                    .If(new Cmp(sentinel, Cmp.Op.EQUAL, CmpTarget.createRevision(0)))
+                    .Then(Op.put(sentinel, WITHDRAWN, PutOption.builder().withLeaseId(leaseId).build()),
+                            Op.get(accountKey, GetOption.DEFAULT))
+                    .Else(Op.get(sentinel, GetOption.DEFAULT), Op.get(accountKey, GetOption.DEFAULT))
+                    .commit();
+            return Futures.bounded(mark, opTimeout, what).thenCompose(marked -> {
+                List<GetResponse> gets = marked.getGetResponses();
+                if (!marked.isSucceeded() && !gets.get(0).getKvs().get(0).getValue().equals(WITHDRAWN)) {
+                    return CompletableFuture.completedFuture(gets.get(0).getKvs().get(0).getCreateRevision());
+                }
+                List<KeyValue> index = gets.get(gets.size() - 1).getKvs();
+                long now = index.isEmpty() ? 0 : index.get(0).getModRevision();
+                Op unmark = Op.delete(sentinel, io.etcd.jetcd.options.DeleteOption.DEFAULT);
+                CompletableFuture<TxnResponse> fence = now != accountRevision
+                        ? kv.txn().Then(unmark).commit() // the account key moved: the transaction can never land
+                        : kv.txn().If(new Cmp(accountKey, Cmp.Op.EQUAL, CmpTarget.modRevision(accountRevision)))
+                                .Then(Op.put(accountKey, index.isEmpty() ? Json.write(Map.of("refreshedAt", 0L))
+                                        : index.get(0).getValue(), PutOption.DEFAULT), unmark)
+                                .Else(unmark) // it moved meanwhile: as good
+                                .commit();
+                return Futures.bounded(fence, opTimeout, what).thenApply(done -> 0L);
+            });
         }
 
         /** The revision a speculative transaction's answer shows it landed at, or 0 when no level held. */
