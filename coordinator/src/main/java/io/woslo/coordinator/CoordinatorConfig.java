@@ -134,8 +134,8 @@ public record CoordinatorConfig(String host, int port, String token, List<String
     }
 
     /**
-     * Checks the combinations: at least one resource, a namespace starting with "/", and a token whenever the host
-     * is not a loopback address.
+     * Checks the combinations: at least one resource, a namespace starting with "/", a token that is not only
+     * whitespace, and a token whenever the host is not a loopback address.
      */
     public CoordinatorConfig validate() {
         if (resources.isEmpty()) {
@@ -145,6 +145,10 @@ public record CoordinatorConfig(String host, int port, String token, List<String
         if (namespace == null || !namespace.startsWith("/") || namespace.length() < 2 || namespace.endsWith("/")) {
             throw new ConfigException("etcd.namespace: '" + namespace + "' must start with '/' and not end with it,"
                     + " e.g. /woslo");
+        }
+        if (tokenRequired() && token.isBlank()) {
+            throw new ConfigException("http.token: the token is blank (only whitespace), which no request could"
+                    + " present; set a real token or none (http.token, --token or WOSLO_TOKEN)");
         }
         if (!tokenRequired() && !isLoopback(host)) {
             throw new ConfigException("http.host: '" + host + "' is not a loopback address; refusing to listen on it"
