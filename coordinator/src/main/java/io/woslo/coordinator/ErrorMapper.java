@@ -30,12 +30,15 @@ import org.slf4j.LoggerFactory;
  * not have been applied</td></tr>
  * <tr><td>{@link QuotaUnavailableException}</td><td>503 unavailable, with Retry-After: nothing was applied</td></tr>
  * <tr><td>a bare status (413 from the body limit...)</td><td>that status</td></tr>
+ * <tr><td>a failure Vert.x gave a 4xx status (no {@code Host}, a query it cannot decode)</td><td>that status, with
+ * the reason</td></tr>
  * <tr><td>anything else</td><td>500 internal, logged, its message not shown</td></tr>
  * </table>
  */
 final class ErrorMapper implements Handler<RoutingContext> {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorMapper.class);
     static final String RETRY_AFTER_SECONDS = "1";
+    private static final int MAX_REFUSAL_CHARS = 200;
 
     @Override
     public void handle(RoutingContext ctx) {
@@ -48,6 +51,9 @@ final class ErrorMapper implements Handler<RoutingContext> {
         int status = describe(failure, ctx.statusCode(), body);
         if (status == 503) {
             ctx.response().putHeader("Retry-After", RETRY_AFTER_SECONDS);
+        }
+        if (failure instanceof ApiException e && e.allow() != null) {
+            ctx.response().putHeader("Allow", e.allow());
         }
         if (status == 401) {
             ctx.response().putHeader("WWW-Authenticate", "Bearer");
@@ -100,19 +106,43 @@ final class ErrorMapper implements Handler<RoutingContext> {
         if (failure instanceof QuotaUnavailableException) {
             return put(body, 503, "unavailable", "etcd or a resource's source cannot be reached now; retry later");
         }
+        if (failure != null && bareStatus >= 400 && bareStatus < 500) {
+            // refused by Vert.x itself, with its reason (a request without Host, a query it cannot decode)
+            int status = bare(bareStatus, body);
+            body.put("message", refusal(failure, (String) body.get("message")));
+            return status;
+        }
         if (failure == null && bareStatus > 0) {
-            return switch (bareStatus) {
-                case 413 -> put(body, 413, "payload_too_large", "the body is larger than "
-                        + HttpVerticle.BODY_LIMIT_BYTES + " bytes");
-                case 404 -> put(body, 404, "not_found", "no such endpoint");
-                case 405 -> put(body, 405, "method_not_allowed", "method not allowed on this endpoint");
-                case 415 -> put(body, 415, "unsupported_media_type", "the body must be application/json");
-                default -> bareStatus < 500
-                        ? put(body, bareStatus, "bad_request", "the request was refused")
-                        : put(body, 500, "internal", "internal error");
-            };
+            return bare(bareStatus, body);
         }
         return put(body, 500, "internal", "internal error");
+    }
+
+    private static int bare(int bareStatus, Map<String, Object> body) {
+        return switch (bareStatus) {
+            case 413 -> put(body, 413, "payload_too_large", "the body is larger than "
+                    + HttpVerticle.BODY_LIMIT_BYTES + " bytes");
+            case 404 -> put(body, 404, "not_found", "no such endpoint");
+            case 405 -> put(body, 405, "method_not_allowed", "method not allowed on this endpoint");
+            case 415 -> put(body, 415, "unsupported_media_type", "the body must be application/json");
+            default -> bareStatus < 500
+                    ? put(body, bareStatus, "bad_request", "the request was refused")
+                    : put(body, 500, "internal", "internal error");
+        };
+    }
+
+    /** Why Vert.x refused a request: the first line of the deepest cause's message, or {@code otherwise}. */
+    private static String refusal(Throwable failure, String otherwise) {
+        Throwable cause = failure;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        String message = cause.getMessage();
+        if (message == null || message.isBlank()) {
+            return otherwise;
+        }
+        String line = message.lines().findFirst().orElse(otherwise);
+        return line.length() <= MAX_REFUSAL_CHARS ? line : line.substring(0, MAX_REFUSAL_CHARS) + "...";
     }
 
     private static int put(Map<String, Object> body, int status, String code, String message) {

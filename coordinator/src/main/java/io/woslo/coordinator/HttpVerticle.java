@@ -1,6 +1,7 @@
 package io.woslo.coordinator;
 
 import static io.vertx.core.http.HttpMethod.GET;
+import static io.vertx.core.http.HttpMethod.HEAD;
 import static io.vertx.core.http.HttpMethod.POST;
 
 import io.etcd.jetcd.Client;
@@ -10,21 +11,37 @@ import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import io.woslo.quota.QuotaManager;
 import java.time.Duration;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 
 /** The coordinator's HTTP server: the endpoint table of CONTRACT.md §5. */
 final class HttpVerticle extends VerticleBase {
     static final long BODY_LIMIT_BYTES = 64 * 1024;
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
+    /** The longest request line (method, URI, version); longer is 414. */
+    static final int MAX_REQUEST_LINE_BYTES = 4096;
+    /** The most header bytes a request may carry; more is 431. */
+    static final int MAX_HEADER_BYTES = 8192;
+    /** How much longer than {@code quota.operationTimeout} a silent connection is kept open. */
+    static final Duration IDLE_MARGIN = Duration.ofSeconds(5);
 
     private final CoordinatorConfig config;
     private final QuotaManager quota;
     private final Client etcd;
     private final PrometheusMeterRegistry registry;
+    /** The methods each endpoint path takes, in table order, for the 405s' Allow header. */
+    private final Map<String, Set<HttpMethod>> allowed = new LinkedHashMap<>();
     private HttpServer server;
 
     HttpVerticle(CoordinatorConfig config, QuotaManager quota, Client etcd, PrometheusMeterRegistry registry) {
@@ -40,6 +57,7 @@ final class HttpVerticle extends VerticleBase {
         router.route().handler(new AccessLog());
         router.route().handler(new RequestMetrics(registry));
         router.route().handler(new BearerAuth(config.token()));
+        router.route().handler(BodylessMethods::refuseBody);
         router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT_BYTES));
 
         endpoint(router, GET,  "/used_quota",                    new UsedQuotaCheck(quota));
@@ -57,18 +75,46 @@ final class HttpVerticle extends VerticleBase {
         endpoint(router, GET,  "/health",                        HealthCheck.ready(etcd, config.namespace()));
         endpoint(router, GET,  "/metrics",                       new MetricsExport(registry));
 
+        // a known path with a method it does not take: 405 with Allow
+        allowed.forEach((path, methods) -> router.route(path).handler(RequestMetrics.tag(path))
+                .handler(ctx -> ctx.fail(ApiException.methodNotAllowed(ctx.request().method().name(), path, methods))));
         router.route().handler(ctx -> ctx.fail(new ApiException(404, "not_found",
                 "no endpoint " + ctx.request().method() + " " + ctx.request().path())));
         router.route().failureHandler(new ErrorMapper());
 
-        return vertx.createHttpServer()
+        HttpServerOptions options = new HttpServerOptions()
+                .setMaxInitialLineLength(MAX_REQUEST_LINE_BYTES)
+                .setMaxHeaderSize(MAX_HEADER_BYTES)
+                .setIdleTimeout((int) idleTimeout(config).toMillis())
+                .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+        return vertx.createHttpServer(options)
+                .invalidRequestHandler(new InvalidRequests())
                 .requestHandler(router)
                 .listen(config.port(), config.host())
                 .onSuccess(listening -> server = listening);
     }
 
-    private static void endpoint(Router router, HttpMethod method, String path, Handler<RoutingContext> handler) {
-        router.route(method, path).handler(RequestMetrics.tag(path)).handler(handler);
+    /**
+     * How long a connection may go without a read or a write before it is closed: an idle keep-alive connection, or
+     * one whose request head (line and headers) does not arrive in full within it, however slowly its bytes come
+     * (Vert.x counts a read only once a head, or a piece of a body, is decoded). Longer than any request may take
+     * ({@code quota.operationTimeout}), so no answer is cut off.
+     */
+    static Duration idleTimeout(CoordinatorConfig config) {
+        return config.operationTimeout().plus(IDLE_MARGIN);
+    }
+
+    /** A GET endpoint answers HEAD as well (the same answer without its body). */
+    private void endpoint(Router router, HttpMethod method, String path, Handler<RoutingContext> handler) {
+        Route route = router.route(path).method(method);
+        Set<HttpMethod> methods = allowed.computeIfAbsent(path,
+                p -> new TreeSet<>(Comparator.comparing(HttpMethod::name)));
+        methods.add(method);
+        if (method == GET) {
+            route.method(HEAD);
+            methods.add(HEAD);
+        }
+        route.handler(RequestMetrics.tag(path)).handler(handler);
     }
 
     /** Stops accepting connections and lets requests in flight finish, for at most {@link #SHUTDOWN_GRACE}. */

@@ -1,6 +1,9 @@
 package io.woslo.coordinator;
 
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.vertx.ext.web.RequestBody;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
@@ -11,10 +14,15 @@ import java.util.Map;
 
 /**
  * A JSON request body, checked before anything reaches the library: 415 unless the content type is JSON, 400 for
- * malformed JSON or a field of the wrong type (amounts must be whole numbers). Range checks (negative amounts,
+ * malformed JSON (anything after the object, a key given twice at any depth) or a field of the wrong type (amounts
+ * must be whole numbers). Range checks (negative amounts,
  * unknown resources) are the library's, which names the bad value.
  */
 final class JsonBody {
+    /** Strict: one JSON value and nothing after it; a key repeated in an object is an error, not "last one wins". */
+    private static final ObjectReader STRICT = Replies.JSON.reader()
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
     private final JsonNode root;
 
     private JsonBody(JsonNode root) {
@@ -58,7 +66,7 @@ final class JsonBody {
         }
         JsonNode root;
         try {
-            root = Replies.JSON.readTree(body.buffer().getBytes());
+            root = STRICT.readTree(body.buffer().getBytes());
         } catch (IOException e) {
             throw ApiException.badRequest("the body is not valid JSON: " + firstLine(e.getMessage()));
         }

@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code POST /used_quota?account=a&account=b}: force-refreshes those accounts' counters from their sources (every
- * account refreshed in the last 24 hours when none is named). 204 when every account was refreshed. Otherwise the
- * others stay refreshed and the answer names each account that was not, and why: 409 {@code account_busy} when
+ * account refreshed in the last 24 hours when none is named); a body is 400, since it would be ignored. 204 when
+ * every account was refreshed. Otherwise the others stay refreshed and the answer names each account that was not,
+ * and why: 409 {@code account_busy} when
  * every such account's write lock could not be taken within the wait (reservations stayed open), 503
  * {@code unavailable} when etcd or a source failed for any of them:
  * {@code {"error":"account_busy","message":"...","accounts":{"a":"<why>"}}}. A source that fails for one resource
@@ -32,6 +33,12 @@ final class UsedQuotaRefresh implements Handler<RoutingContext> {
 
     @Override
     public void handle(RoutingContext ctx) {
+        if (BodylessMethods.hasBody(ctx.request())) {
+            // a body naming accounts would be ignored, and every known account refreshed instead
+            ctx.fail(ApiException.badRequest("POST /used_quota takes no body; name the accounts in the query:"
+                    + " /used_quota?account=a&account=b"));
+            return;
+        }
         List<String> named = ctx.queryParam("account");
         Replies.whenDone(ctx, () -> accounts(named).thenCompose(this::refreshAll), UsedQuotaRefresh::reply);
     }

@@ -155,6 +155,16 @@ class CoordinatorConfigTest {
     }
 
     @Test
+    void aTokenOfOnlyWhitespaceIsRefusedNamingTheSetting() {
+        String yaml = "http: { host: 0.0.0.0, token: \"   \" }\n"
+                + "quota: { resources: { A: { source: static, quota: 1 } } }";
+        assertThatThrownBy(() -> TestCoordinators.config(yaml).validate())
+                .isInstanceOf(ConfigException.class).hasMessageContaining("http.token").hasMessageContaining("whitespace");
+        assertThatThrownBy(() -> TestCoordinators.config(yaml.replace("0.0.0.0", "127.0.0.1")).withToken(" \t")
+                .validate()).isInstanceOf(ConfigException.class).hasMessageContaining("http.token");
+    }
+
+    @Test
     void aConfigWithoutResourcesOrWithABadNamespaceIsRefused() {
         assertThatThrownBy(() -> TestCoordinators.config("http: { port: 1 }").validate())
                 .hasMessageContaining("quota.resources");

@@ -83,6 +83,18 @@ final class TestCoordinators {
         return get(raw, prefix, true).size();
     }
 
+    /**
+     * Every key under {@code namespace} with its value and mod revision, as one raw read sees them: two equal
+     * snapshots mean nothing was written in between.
+     */
+    static java.util.SortedMap<String, String> snapshot(Client raw, String namespace) {
+        java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
+        for (KeyValue kv : get(raw, namespace + "/", true)) {
+            out.put(kv.getKey().toString(UTF_8), kv.getModRevision() + " " + kv.getValue().toString(UTF_8));
+        }
+        return out;
+    }
+
     private static List<KeyValue> get(Client raw, String key, boolean prefix) {
         try {
             return raw.getKVClient().get(ByteSequence.from(key, UTF_8), GetOption.builder().isPrefix(prefix).build())

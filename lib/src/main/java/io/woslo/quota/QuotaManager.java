@@ -839,7 +839,8 @@ public final class QuotaManager implements AutoCloseable {
      *
      * @throws QuotaAbnormalException if a counter would go below zero (nothing changes)
      * @throws QuotaOutcomeUnknownException if etcd did not confirm the change in time and it may still land
-     * @throws IllegalArgumentException for a null {@code errorTime} or one more than 5 minutes in the future
+     * @throws IllegalArgumentException for a null {@code errorTime}, one more than 5 minutes in the future, or one
+     *     before the earliest epoch millisecond ({@code Instant.ofEpochMilli(Long.MIN_VALUE)})
      */
     public void rollback(String account, Map<String, Long> amounts, Instant errorTime) {
         join(rollbackAsync(account, amounts, errorTime));

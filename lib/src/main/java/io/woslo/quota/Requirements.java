@@ -14,6 +14,8 @@ import java.util.Set;
 final class Requirements {
     /** How far in the future an error time may lie before it is refused (clock skew between hosts). */
     static final Duration MAX_ERROR_TIME_SKEW = Duration.ofMinutes(5);
+    /** The earliest {@code errorTime}: counters keep times as epoch milliseconds, which reach no further back. */
+    static final Instant EARLIEST_ERROR_TIME = Instant.ofEpochMilli(Long.MIN_VALUE);
 
     private Requirements() {
     }
@@ -78,6 +80,10 @@ final class Requirements {
     static Instant errorTime(Instant errorTime, Clock clock) {
         if (errorTime == null) {
             throw new IllegalArgumentException("errorTime must not be null");
+        }
+        if (errorTime.isBefore(EARLIEST_ERROR_TIME)) {
+            throw new IllegalArgumentException("errorTime " + errorTime + " is out of range; the earliest is "
+                    + EARLIEST_ERROR_TIME);
         }
         Instant latest = clock.instant().plus(MAX_ERROR_TIME_SKEW);
         if (errorTime.isAfter(latest)) {

@@ -75,6 +75,8 @@ class QuotaArgumentsIT {
                 bad("rollback, null errorTime", q -> q.rollback(ACCOUNT, Map.of("CPUA", 1L), null), "errorTime", "null"),
                 bad("rollback, errorTime an hour in the future",
                         q -> q.rollback(ACCOUNT, Map.of("CPUA", 1L), inAnHour), "errorTime", inAnHour.toString()),
+                bad("rollback, errorTime before any epoch millisecond (overflow)",
+                        q -> q.rollback(ACCOUNT, Map.of("CPUA", 1L), Instant.MIN), "errorTime", Instant.MIN.toString()),
                 bad("rollback, unknown resource", q -> q.rollback(ACCOUNT, Map.of("GPU", 1L), Instant.now()), "'GPU'"),
                 bad("rollback, negative amount", q -> q.rollback(ACCOUNT, Map.of("CPUB", -1L), Instant.now()), "CPUB", "-1"),
                 bad("refresh, null account", q -> q.refresh(null, true), "account", "null"),
