@@ -71,6 +71,7 @@ final class History {
         String detail = "";
         // quota extras
         long errorTime = Long.MIN_VALUE; // ROLLBACK: nanoTime of the failure
+        int attempts = 1; // calls sent with one idempotency key until one answered: each is bounded
         Set<String> refreshed = Set.of(); // REFRESH: resources it reports refreshed
         String exceededResource; // RESERVE failing with QuotaExceededException
         long exceededUsed;

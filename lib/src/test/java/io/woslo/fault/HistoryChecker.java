@@ -196,6 +196,9 @@ final class HistoryChecker {
         }
     }
 
+    /** The pause between attempts of a call sent again with its idempotency key (see {@code RandomizedRun}). */
+    static final Duration RETRY_PAUSE = Duration.ofMillis(300);
+
     private void bounded(List<Op> ops, List<Violation> out) {
         for (Op op : ops) {
             if (op.type == Type.HANDLER_READ || op.type == Type.SAMPLE || op.type == Type.FINAL) {
@@ -209,6 +212,8 @@ final class HistoryChecker {
             if (op.type == Type.LOCK) {
                 bound = bound.plus(Duration.ofNanos(op.leaseNanos)); // lock() waits up to its lease for holders
             }
+            // An operation sent again with its idempotency key: each attempt is bounded, with a pause between.
+            bound = bound.multipliedBy(op.attempts).plus(RETRY_PAUSE.multipliedBy(op.attempts - 1L));
             if (op.end - op.invoke > bound.toNanos()) {
                 out.add(new Violation("bounded-call", "call took " + ms(op.end - op.invoke) + " ms > bound "
                         + bound.toMillis() + " ms", List.of(op.toString())));

@@ -376,7 +376,7 @@ final class RandomizedRun implements AutoCloseable {
         try {
             IdempotencyKey key = keyed ? new IdempotencyKey("create-" + owners.incrementAndGet(), "fp") : null;
             stored = keyed
-                    ? retried(() -> node.quota().prepareStoredAsync(account, amounts, key))
+                    ? retried(op, () -> node.quota().prepareStoredAsync(account, amounts, key))
                     : await(node.quota().prepareStoredAsync(account, amounts));
         } catch (RuntimeException e) {
             failed(op, e);
@@ -408,7 +408,7 @@ final class RandomizedRun implements AutoCloseable {
                 ? finisher.quota().rollbackStoredAsync(stored.id(), key)
                 : finisher.quota().finishStoredAsync(stored.id(), end == 0 ? null : keep, key);
         try {
-            boolean known = keyed ? retried(call) : await(call.get());
+            boolean known = keyed ? retried(ended, call) : await(call.get());
             history.end(ended, known ? Outcome.OK : Outcome.FAIL, known ? "" : "unknown or already ended");
         } catch (RuntimeException e) {
             failed(ended, e);
@@ -428,9 +428,10 @@ final class RandomizedRun implements AutoCloseable {
      * A call sent with an idempotency key, sent again with the same key while it fails as "not applied" or "outcome
      * unknown" (an outage), at most {@value #KEYED_ATTEMPTS} times: its answer is the change's one outcome.
      */
-    private static <T> T retried(java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> call) {
+    private static <T> T retried(Op op, java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> call) {
         boolean mayHaveLanded = false;
         for (int attempt = 1; ; attempt++) {
+            op.attempts = attempt;
             try {
                 return await(call.get());
             } catch (QuotaUnavailableException | QuotaBusyException e) {
@@ -440,7 +441,7 @@ final class RandomizedRun implements AutoCloseable {
                             ? new QuotaOutcomeUnknownException("an earlier attempt's outcome is unknown", e)
                             : e;
                 }
-                pace(300);
+                pace(HistoryChecker.RETRY_PAUSE.toMillis());
             }
         }
     }
