@@ -15,8 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A running coordinator: (a local etcd when asked for,) an etcd client, a {@link QuotaManager} over the
- * configured resources, and the HTTP server. It keeps no state of its own, so several can serve one namespace.
+ * A running coordinator: (a local etcd when asked for,) an etcd client (TLS and credentials from
+ * {@code etcd.tls}, {@code etcd.user} and its password, see {@link EtcdClients}), a {@link QuotaManager} over the
+ * configured resources, and the HTTP server. At start one read of the namespace ({@link EtcdStartProbe}) refuses
+ * credentials or TLS settings that etcd rejects, naming the cause; an etcd that is merely down does not stop it. It keeps no state of its own, so several can serve one namespace.
  * {@link #close()} stops them in reverse order.
  */
 public final class Coordinator implements AutoCloseable {
@@ -56,10 +58,11 @@ public final class Coordinator implements AutoCloseable {
         QuotaManager quota = null;
         Vertx vertx = null;
         try {
-            String[] endpoints = local != null
-                    ? new String[] {local.endpoint()}
-                    : config.etcdEndpoints().toArray(String[]::new);
-            client = Client.builder().endpoints(endpoints).interceptors(interceptors).build();
+            List<String> endpoints = local != null ? List.of(local.endpoint()) : config.etcdEndpoints();
+            if (local == null) {
+                EtcdStartProbe.check(config.etcd(), endpoints, probeBound(config));
+            }
+            client = EtcdClients.build(config.etcd(), endpoints, interceptors);
             PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
             QuotaManager.Builder builder = QuotaManager.builder(client)
                     .namespace(config.namespace())
@@ -95,6 +98,11 @@ public final class Coordinator implements AutoCloseable {
             throw new IllegalStateException("cannot start the coordinator on " + config.host() + ":" + config.port()
                     + ": " + cause.getMessage(), cause);
         }
+    }
+
+    /** How long the start waits for etcd's first answer: the operation timeout, at most {@link #START_TIMEOUT}. */
+    private static Duration probeBound(CoordinatorConfig config) {
+        return config.operationTimeout().compareTo(START_TIMEOUT) < 0 ? config.operationTimeout() : START_TIMEOUT;
     }
 
     /** Where it listens, e.g. {@code http://127.0.0.1:7070}. */
