@@ -5,7 +5,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import io.woslo.quota.QuotaManager;
+import io.woslo.quota.UsedQuotaHandler;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -19,22 +21,24 @@ import org.slf4j.LoggerFactory;
  * {@code etcd.tls}, {@code etcd.user} and its password, see {@link EtcdClients}), a {@link QuotaManager} over the
  * configured resources, and the HTTP server. At start one read of the namespace ({@link EtcdStartProbe}) refuses
  * credentials or TLS settings that etcd rejects, naming the cause; an etcd that is merely down does not stop it. It keeps no state of its own, so several can serve one namespace.
- * {@link #close()} stops them in reverse order.
+ * {@link #close()} stops them in reverse order, JDBC sources' connection pools included.
  */
 public final class Coordinator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Coordinator.class);
     static final Duration START_TIMEOUT = Duration.ofSeconds(30);
 
     private final LocalEtcd localEtcd;
+    private final List<AutoCloseable> handlers;
     private final Client client;
     private final QuotaManager quota;
     private final Vertx vertx;
     private final HttpVerticle http;
     private final String baseUrl;
 
-    private Coordinator(LocalEtcd localEtcd, Client client, QuotaManager quota, Vertx vertx, HttpVerticle http,
-                        String host) {
+    private Coordinator(LocalEtcd localEtcd, List<AutoCloseable> handlers, Client client, QuotaManager quota,
+                        Vertx vertx, HttpVerticle http, String host) {
         this.localEtcd = localEtcd;
+        this.handlers = handlers;
         this.client = client;
         this.quota = quota;
         this.vertx = vertx;
@@ -54,6 +58,7 @@ public final class Coordinator implements AutoCloseable {
     static Coordinator start(CoordinatorConfig config, Path workDir, List<io.grpc.ClientInterceptor> interceptors) {
         config.validate();
         LocalEtcd local = config.localEtcd() ? LocalEtcd.start(workDir) : null;
+        List<AutoCloseable> handlers = new ArrayList<>();
         Client client = null;
         QuotaManager quota = null;
         Vertx vertx = null;
@@ -76,24 +81,30 @@ public final class Coordinator implements AutoCloseable {
                     .callbackExecutor(Runnable::run)
                     .meterRegistry(registry);
             Client forSources = client;
-            config.resources().forEach((name, source) ->
-                    builder.resource(name, source.handler(name, forSources, config.namespace())));
+            config.resources().forEach((name, source) -> {
+                UsedQuotaHandler handler = source.handler(name, forSources, config.namespace());
+                if (handler instanceof AutoCloseable closeable) {
+                    handlers.add(closeable);
+                }
+                builder.resource(name, handler);
+            });
             quota = builder.build();
             vertx = Vertx.vertx();
             HttpVerticle http = new HttpVerticle(config, quota, client, registry);
             vertx.deployVerticle(http).toCompletionStage().toCompletableFuture()
                     .get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            Coordinator coordinator = new Coordinator(local, client, quota, vertx, http, config.host());
+            Coordinator coordinator = new Coordinator(local, handlers, client, quota, vertx, http,
+                    config.host());
             LOG.info("WOSLO coordinator listening on {} (etcd {}, namespace {}, resources {})", coordinator.baseUrl,
                     local != null ? local.endpoint() + " (local)" : config.etcdEndpoints(), config.namespace(),
                     config.resources().keySet());
             return coordinator;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            stopAll(vertx, quota, client, local);
+            stopAll(vertx, quota, handlers, client, local);
             throw new IllegalStateException("interrupted while starting", e);
         } catch (ExecutionException | TimeoutException | RuntimeException e) {
-            stopAll(vertx, quota, client, local);
+            stopAll(vertx, quota, handlers, client, local);
             Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
             throw new IllegalStateException("cannot start the coordinator on " + config.host() + ":" + config.port()
                     + ": " + cause.getMessage(), cause);
@@ -117,11 +128,12 @@ public final class Coordinator implements AutoCloseable {
     /** Stops accepting requests, lets those in flight finish, then closes the manager, the client and a local etcd. */
     @Override
     public void close() {
-        stopAll(vertx, quota, client, localEtcd);
+        stopAll(vertx, quota, handlers, client, localEtcd);
         LOG.info("WOSLO coordinator on {} stopped", baseUrl);
     }
 
-    private static void stopAll(Vertx vertx, QuotaManager quota, Client client, LocalEtcd local) {
+    private static void stopAll(Vertx vertx, QuotaManager quota, List<AutoCloseable> handlers, Client client,
+                                LocalEtcd local) {
         if (vertx != null) {
             try {
                 vertx.close().toCompletionStage().toCompletableFuture()
@@ -134,6 +146,13 @@ public final class Coordinator implements AutoCloseable {
         }
         if (quota != null) {
             quota.close();
+        }
+        for (AutoCloseable handler : handlers) {
+            try {
+                handler.close();
+            } catch (Exception e) {
+                LOG.warn("a resource source did not close cleanly: {}", e.toString());
+            }
         }
         if (client != null) {
             client.close();

@@ -46,6 +46,8 @@ class CoordinatorConfigTest {
         assertThat(config.resources().get("GPU")).isEqualTo(new LedgerSource(8, Map.of("vip", 64L)));
         assertThat(config.resources().get("VM")).isInstanceOf(HttpSource.class);
         assertThat(((JdbcSource) config.resources().get("DISK")).usedSql()).contains("from disks");
+        assertThat(((JdbcSource) config.resources().get("DISK")).maxConnections())
+                .isEqualTo(JdbcSource.DEFAULT_MAX_CONNECTIONS);
     }
 
     @Test
@@ -122,6 +124,8 @@ class CoordinatorConfigTest {
         "quota: { resources: { A: { source: static, quota: 1, qouta: 2 } } }          | quota.resources.A.qouta | unknown",
         "quota: { resources: { A: { source: http, usedUrl: ftp://x, quotaUrl: http://y } } } | quota.resources.A.usedUrl | ftp://x",
         "quota: { resources: { A: { source: jdbc, url: postgres://x, usedSql: a, quotaSql: b } } } | quota.resources.A.url | postgres://x",
+        "quota: { resources: { A: { source: jdbc, url: jdbc:x, usedSql: a, quotaSql: b, maxConnections: 0 } } } | quota.resources.A.maxConnections | got 0",
+        "quota: { resources: { A: { source: jdbc, url: jdbc:x, usedSql: a, quotaSql: b, maxConnections: 101 } } } | quota.resources.A.maxConnections | got 101",
     })
     void badValuesAreNamedInTheError(String yaml, String setting, String detail) {
         assertThatThrownBy(() -> TestCoordinators.config(yaml))
