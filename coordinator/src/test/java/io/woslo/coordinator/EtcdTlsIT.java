@@ -3,10 +3,16 @@ package io.woslo.coordinator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.etcd.jetcd.Client;
+import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.ssl.SslContext;
+import io.woslo.lock.DistributedLock;
+import io.woslo.lock.RwLocks;
 import io.woslo.quota.QuotaKeys;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,6 +66,25 @@ class EtcdTlsIT {
     }
 
     @Test
+    void theLibrarysClientSetupFromTheReadmeTakesALockOverTls() throws Exception {
+        SslContext tls = GrpcSslContexts.forClient()
+                .trustManager(ca.cert().toFile())
+                .keyManager(client[0].toFile(), client[1].toFile())
+                .build();
+        String namespace = TestCoordinators.freshNamespace("tls-lib");
+        try (Client etcdClient = Client.builder().endpoints(etcd.endpoint()).sslContext(tls).build();
+             RwLocks locks = RwLocks.builder(etcdClient).namespace(namespace).build()) {
+            DistributedLock write = locks.writeLock("k", 1, Duration.ofSeconds(30));
+            write.lock();
+            try {
+                assertThat(etcd.etcdctl("get", "--prefix", "--keys-only", namespace + "/")).contains(namespace);
+            } finally {
+                write.unlock();
+            }
+        }
+    }
+
+    @Test
     void aCaThatDidNotSignEtcdsCertificateFailsAtStartNamingTheCa() throws IOException {
         TestCerts.ca(dir, "other-ca");
         Path file = config(TestCoordinators.freshNamespace("tls"),
@@ -69,9 +94,9 @@ class EtcdTlsIT {
                 .hasMessageContaining("TLS handshake with etcd")
                 .hasMessageContaining("server certificate is not signed by etcd.tls.ca")
                 .hasMessageContaining("other-ca.pem");
-        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started))
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
                 .as("decided by the handshake, not by waiting out the 20 s operation timeout")
-                .isLessThan(java.time.Duration.ofSeconds(10));
+                .isLessThan(Duration.ofSeconds(10));
     }
 
     @Test
