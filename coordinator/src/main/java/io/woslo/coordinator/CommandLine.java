@@ -26,6 +26,9 @@ final class CommandLine {
               --namespace NS         etcd key prefix, default /woslo (env WOSLO_NAMESPACE; etcd.namespace)
               --token T              bearer token required on every endpoint but /health
                                      (env WOSLO_TOKEN; http.token or http.tokenFile)
+
+            etcd TLS and authentication come from the file (etcd.tls: { ca, cert, key }, etcd.user,
+            etcd.passwordFile) or the environment (WOSLO_ETCD_USER, WOSLO_ETCD_PASSWORD), never from a flag.
               --help                 print this text and exit
               --version              print the version and exit
 
@@ -60,6 +63,13 @@ final class CommandLine {
         CoordinatorConfig config = file == null ? CoordinatorConfig.defaults() : CoordinatorConfig.load(Path.of(file));
         config = override(config, "WOSLO_", env.get("WOSLO_HOST"), env.get("WOSLO_PORT"),
                 env.get("WOSLO_ETCD_ENDPOINTS"), env.get("WOSLO_NAMESPACE"), env.get("WOSLO_TOKEN"));
+        if (present(env.get("WOSLO_ETCD_USER"))) {
+            config = config.withEtcdUser(env.get("WOSLO_ETCD_USER"));
+        }
+        if (present(env.get("WOSLO_ETCD_PASSWORD"))) {
+            // Only from the environment or a file: a flag would show in ps.
+            config = config.withEtcdPassword(env.get("WOSLO_ETCD_PASSWORD"));
+        }
         Map<String, String> values = flags.values();
         if (flags.has("local-etcd") && values.containsKey("etcd")) {
             throw new ConfigException("--etcd and --local-etcd exclude each other; keep one");

@@ -29,7 +29,9 @@ import java.util.Set;
  *
  * A local etcd is started only when asked ({@code etcd.local: true} or {@code --local-etcd}); no endpoint and not
  * asked is an error. Relative file names ({@code tokenFile}, {@code passwordFile}, {@code tls}) are resolved against
- * the config file's directory. {@link #validate()} checks the combinations.
+ * the config file's directory. {@code WOSLO_ETCD_USER} and {@code WOSLO_ETCD_PASSWORD} override the file's user and
+ * password (see {@link CommandLine}); a password is never taken from a flag. {@link #validate()} checks the
+ * combinations.
  */
 public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
     public static final String DEFAULT_HOST = "127.0.0.1";
@@ -42,7 +44,6 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
     public static final Duration DEFAULT_IDEMPOTENCY_WINDOW = QuotaManager.DEFAULT_IDEMPOTENCY_WINDOW;
     static final String NO_ENDPOINT = "no etcd endpoint: set etcd.endpoints, --etcd or WOSLO_ETCD_ENDPOINTS, or ask"
             + " for a local etcd with etcd.local: true / --local-etcd";
-    static final String NO_ETCD_SECURITY = "etcd TLS/authentication is not supported by this build yet";
 
     /** {@code http:} where and how the API listens; {@code token} empty means no token is required. */
     public record Http(String host, int port, String token) {
@@ -58,8 +59,8 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
 
     /**
      * {@code etcd:} the cluster and how to reach it. {@code endpoints} empty with {@code local} means: a local etcd
-     * of the coordinator's own. {@code user}, {@code password} / {@code passwordFile} and {@code tls} are parsed
-     * and checked, but this build refuses to start with them.
+     * of the coordinator's own. {@code user} authenticates with {@code password} or the content of
+     * {@code passwordFile} (read at start); {@code tls} gives the CA to trust and the client certificate and key.
      */
     public record Etcd(List<String> endpoints, String namespace, boolean local, String user, String password,
                        Path passwordFile, Tls tls) {
@@ -70,13 +71,17 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
             tls = tls == null ? Tls.NONE : tls;
         }
 
-        /** Whether authentication or TLS is configured. */
-        boolean secured() {
-            return !user.isEmpty() || !password.isEmpty() || passwordFile != null || tls.configured();
-        }
-
         Etcd withEndpoints(List<String> newEndpoints) {
             return new Etcd(newEndpoints, namespace, false, user, password, passwordFile, tls);
+        }
+
+        Etcd withUser(String newUser) {
+            return new Etcd(endpoints, namespace, local, newUser, password, passwordFile, tls);
+        }
+
+        /** This password instead of the file's password or password file. */
+        Etcd withPassword(String newPassword) {
+            return new Etcd(endpoints, namespace, local, user, newPassword, null, tls);
         }
 
         @Override
@@ -178,18 +183,11 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
             throw new ConfigException("etcd.local: true and etcd.endpoints " + endpoints + " exclude each other;"
                     + " keep one");
         }
-        String user = etcd.text("user", "");
+        String user = etcd.text("user", "").strip();
         String password = etcd.text("password", "");
         Path passwordFile = etcd.readableFile("passwordFile", baseDir);
         if (!password.isEmpty() && passwordFile != null) {
             throw new ConfigException("etcd.password and etcd.passwordFile are both set; keep one");
-        }
-        boolean hasPassword = !password.isEmpty() || passwordFile != null;
-        if (user.isBlank() && hasPassword) {
-            throw new ConfigException("etcd.password/etcd.passwordFile is set but etcd.user is not");
-        }
-        if (!user.isBlank() && !hasPassword) {
-            throw new ConfigException("etcd.user '" + user + "' needs etcd.password or etcd.passwordFile");
         }
         Tls certs = new Tls(tls.readableFile("ca", baseDir), tls.readableFile("cert", baseDir),
                 tls.readableFile("key", baseDir));
@@ -289,6 +287,15 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
                 etcd.passwordFile(), etcd.tls()), quota);
     }
 
+    CoordinatorConfig withEtcdUser(String user) {
+        return new CoordinatorConfig(http, etcd.withUser(user.strip()), quota);
+    }
+
+    /** This etcd password instead of the file's {@code etcd.password} or {@code etcd.passwordFile}. */
+    CoordinatorConfig withEtcdPassword(String password) {
+        return new CoordinatorConfig(http, etcd.withPassword(password), quota);
+    }
+
     CoordinatorConfig withNamespace(String ns) {
         return new CoordinatorConfig(http, new Etcd(etcd.endpoints(), ns, etcd.local(), etcd.user(), etcd.password(),
                 etcd.passwordFile(), etcd.tls()), quota);
@@ -317,7 +324,8 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
 
     /**
      * Checks the combinations: at least one resource, a namespace starting with "/", an etcd endpoint or a local
-     * etcd asked for, no etcd TLS or authentication (not in this build), and a token whenever the host is not a
+     * etcd asked for, an etcd user with a password and the other way round, TLS files in the PEM form Netty reads
+     * and only with {@code https://} endpoints (not with a local etcd), and a token whenever the host is not a
      * loopback address.
      */
     public CoordinatorConfig validate() {
@@ -333,15 +341,40 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
         if (etcdEndpoints().isEmpty() && !localEtcd()) {
             throw new ConfigException(NO_ENDPOINT);
         }
-        if (etcd.secured()) {
-            throw new ConfigException(NO_ETCD_SECURITY + " (etcd.user, etcd.password, etcd.passwordFile, etcd.tls)");
-        }
+        validateEtcdSecurity();
         Tokens.check("http.token", token());
         if (!tokenRequired() && !isLoopback(host())) {
             throw new ConfigException("http.host: '" + host() + "' is not a loopback address; refusing to listen on"
                     + " it without a bearer token (set http.token, http.tokenFile, --token or WOSLO_TOKEN)");
         }
         return this;
+    }
+
+    private void validateEtcdSecurity() {
+        boolean hasPassword = !etcd.password().isEmpty() || etcd.passwordFile() != null;
+        if (etcd.user().isEmpty() && hasPassword) {
+            throw new ConfigException("etcd.password/etcd.passwordFile (or WOSLO_ETCD_PASSWORD) is set but etcd.user"
+                    + " (or WOSLO_ETCD_USER) is not");
+        }
+        if (!etcd.user().isEmpty()) {
+            if (!hasPassword) {
+                throw new ConfigException("etcd.user '" + etcd.user() + "' needs etcd.passwordFile, etcd.password"
+                        + " or WOSLO_ETCD_PASSWORD");
+            }
+            EtcdClients.password(etcd);
+        }
+        if (etcd.tls().configured()) {
+            if (localEtcd()) {
+                throw new ConfigException("etcd.tls: the local etcd (etcd.local, --local-etcd) speaks plain HTTP;"
+                        + " use etcd.tls with https:// endpoints of an etcd you run");
+            }
+            for (String endpoint : etcdEndpoints()) {
+                if (!endpoint.startsWith("https://")) {
+                    throw new ConfigException("etcd.tls is set but the endpoint '" + endpoint + "' is not https://");
+                }
+            }
+            EtcdClients.check(etcd.tls());
+        }
     }
 
     private static boolean isLoopback(String host) {

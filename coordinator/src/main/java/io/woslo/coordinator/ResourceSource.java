@@ -14,7 +14,10 @@ import java.util.Set;
 interface ResourceSource {
     Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
 
-    /** The handler for this source; {@code client} and {@code namespace} serve the ledger. */
+    /**
+     * The handler for this source; {@code client} and {@code namespace} serve the ledger. A handler that is also
+     * {@link AutoCloseable} (a JDBC source's pool) is closed when the coordinator stops.
+     */
     UsedQuotaHandler handler(String resource, Client client, String namespace);
 
     /** Reads one resource's source settings; the errors name the setting. */
@@ -25,7 +28,7 @@ interface ResourceSource {
             case "ledger" -> LedgerSource.parse(node.only(Set.of("source", "quota", "quotas")));
             case "http" -> HttpSource.parse(node.only(Set.of("source", "usedUrl", "quotaUrl", "timeout")));
             case "jdbc" -> JdbcSource.parse(node.only(Set.of("source", "url", "usedSql", "quotaSql", "user",
-                    "password", "timeout")));
+                    "password", "timeout", "maxConnections")));
             default -> throw new ConfigException(node.path() + ".source: unknown source '" + source
                     + "'; known: static, ledger, http, jdbc");
         };

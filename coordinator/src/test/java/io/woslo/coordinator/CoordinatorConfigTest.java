@@ -46,6 +46,8 @@ class CoordinatorConfigTest {
         assertThat(config.resources().get("GPU")).isEqualTo(new LedgerSource(8, Map.of("vip", 64L)));
         assertThat(config.resources().get("VM")).isInstanceOf(HttpSource.class);
         assertThat(((JdbcSource) config.resources().get("DISK")).usedSql()).contains("from disks");
+        assertThat(((JdbcSource) config.resources().get("DISK")).maxConnections())
+                .isEqualTo(JdbcSource.DEFAULT_MAX_CONNECTIONS);
     }
 
     @Test
@@ -122,6 +124,8 @@ class CoordinatorConfigTest {
         "quota: { resources: { A: { source: static, quota: 1, qouta: 2 } } }          | quota.resources.A.qouta | unknown",
         "quota: { resources: { A: { source: http, usedUrl: ftp://x, quotaUrl: http://y } } } | quota.resources.A.usedUrl | ftp://x",
         "quota: { resources: { A: { source: jdbc, url: postgres://x, usedSql: a, quotaSql: b } } } | quota.resources.A.url | postgres://x",
+        "quota: { resources: { A: { source: jdbc, url: jdbc:x, usedSql: a, quotaSql: b, maxConnections: 0 } } } | quota.resources.A.maxConnections | got 0",
+        "quota: { resources: { A: { source: jdbc, url: jdbc:x, usedSql: a, quotaSql: b, maxConnections: 101 } } } | quota.resources.A.maxConnections | got 101",
     })
     void badValuesAreNamedInTheError(String yaml, String setting, String detail) {
         assertThatThrownBy(() -> TestCoordinators.config(yaml))
@@ -239,7 +243,7 @@ class CoordinatorConfigTest {
     }
 
     @Test
-    void etcdAuthenticationAndTlsAreReadButThisBuildRefusesToStartWithThem() throws IOException {
+    void etcdAuthenticationAndTlsFilesAreReadRelativeToTheFileAndCheckedAsPem() throws IOException {
         for (String name : List.of("pw", "ca.pem", "client.pem", "client-key.pem")) {
             Files.writeString(dir.resolve(name), "x");
         }
@@ -257,16 +261,55 @@ class CoordinatorConfigTest {
         assertThat(config.etcd().tls()).isEqualTo(new CoordinatorConfig.Tls(dir.resolve("ca.pem").toAbsolutePath()
                 .normalize(), dir.resolve("client.pem").toAbsolutePath().normalize(),
                 dir.resolve("client-key.pem").toAbsolutePath().normalize()));
+        assertThat(EtcdClients.password(config.etcd())).isEqualTo("x");
         assertThatThrownBy(config::validate).isInstanceOf(ConfigException.class)
-                .hasMessageContaining("etcd TLS/authentication is not supported by this build yet");
+                .hasMessageContaining("etcd.tls.ca").hasMessageContaining("holds no PEM certificate");
         assertThat(TestCoordinators.config("etcd: { endpoints: [\"http://e:2379\"], user: u, password: hunter2 }")
                 .toString()).doesNotContain("hunter2");
     }
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "etcd: { user: woslo }                             | etcd.user 'woslo' needs etcd.password",
-        "etcd: { password: p }                             | etcd.user is not",
+        "etcd: { endpoints: [\"http://e:2379\"], user: woslo }   | etcd.user 'woslo' needs etcd.passwordFile",
+        "etcd: { endpoints: [\"http://e:2379\"], password: p }   | etcd.user (or WOSLO_ETCD_USER) is not",
+        "etcd: { local: true, tls: { ca: pom.xml } }              | the local etcd",
+        "etcd: { endpoints: [\"http://e:2379\"], tls: { ca: pom.xml } } | endpoint 'http://e:2379' is not https://",
+        "etcd: { endpoints: [\"https://e:2379\"], tls: { ca: pom.xml } } | etcd.tls.ca",
+    })
+    void badEtcdSecurityCombinationsAreNamedByValidate(String yaml, String message) {
+        CoordinatorConfig config = TestCoordinators.config(yaml + "\nquota: { resources: { A: { source: static,"
+                + " quota: 1 } } }");
+        assertThatThrownBy(config::validate).isInstanceOf(ConfigException.class).hasMessageContaining(message);
+    }
+
+    @Test
+    void anEmptyPasswordFileIsRefusedNamingIt() throws IOException {
+        Files.writeString(dir.resolve("empty-pw"), "  \n");
+        CoordinatorConfig config = TestCoordinators.config("etcd: { endpoints: [\"http://e:2379\"], user: u,"
+                + " passwordFile: '" + dir.resolve("empty-pw") + "' }\nquota: { resources: { A: { source: static,"
+                + " quota: 1 } } }");
+        assertThatThrownBy(config::validate).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("etcd.passwordFile").hasMessageContaining("holds no password");
+    }
+
+    @Test
+    void theEtcdUserAndPasswordComeFromTheEnvironmentOverTheFile() throws IOException {
+        Files.writeString(dir.resolve("pw"), "from-file");
+        Path file = Files.writeString(dir.resolve("env.yaml"), """
+                etcd: { endpoints: ["http://e:2379"], user: woslo, passwordFile: pw }
+                quota: { resources: { A: { source: static, quota: 1 } } }
+                """);
+        String[] args = {"--config", file.toString()};
+        assertThat(EtcdClients.password(CommandLine.resolve(args, Map.of()).etcd())).isEqualTo("from-file");
+        CoordinatorConfig fromEnv = CommandLine.resolve(args, Map.of("WOSLO_ETCD_USER", "other",
+                "WOSLO_ETCD_PASSWORD", "from env"));
+        assertThat(fromEnv.etcd().user()).isEqualTo("other");
+        assertThat(EtcdClients.password(fromEnv.etcd())).isEqualTo("from env");
+        assertThat(fromEnv.toString()).doesNotContain("from env");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
         "etcd: { tls: { ca: /nonexistent/ca.pem } }        | etcd.tls.ca: /nonexistent/ca.pem is not a readable file",
         "etcd: { passwordFile: /nonexistent/pw }           | etcd.passwordFile: /nonexistent/pw",
         "etcd: { tls: { cert: pom.xml } }                  | etcd.tls: cert and key go together",
