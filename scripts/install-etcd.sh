@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Makes sure `etcd` and `etcdctl` are on the PATH. Idempotent: does nothing when both are there already;
-# otherwise installs Debian's etcd-server and etcd-client. Never leaves a system etcd running on 2379.
+# Makes sure `etcd` and `etcdctl` (and `openssl`, with which the TLS tests make their certificates) are on the
+# PATH. Idempotent: does nothing when they are there already; otherwise installs Debian's etcd-server, etcd-client
+# and openssl. Never leaves a system etcd running on 2379.
 set -euo pipefail
 
-if command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1; then
+if command -v etcd >/dev/null 2>&1 && command -v etcdctl >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -31,9 +32,10 @@ fi
 cleanup() { if [ "$placed_policy" = 1 ]; then "${sudo_cmd[@]}" rm -f "$policy"; fi; }
 trap cleanup EXIT
 
-echo "install-etcd: installing etcd-server and etcd-client with apt-get" >&2
+echo "install-etcd: installing etcd-server, etcd-client and openssl with apt-get" >&2
 "${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends etcd-server etcd-client >/dev/null
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends etcd-server etcd-client \
+  openssl >/dev/null
 
 # Where systemd runs, the unit may still have been enabled and started: stop and disable it.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
