@@ -129,6 +129,11 @@ public final class Coordinator implements AutoCloseable {
         return http.actualPort();
     }
 
+    /** The HTTP server's router (its routes are checked against the OpenAPI description by the tests). */
+    io.vertx.ext.web.Router router() {
+        return http.router();
+    }
+
     /** Stops accepting requests, lets those in flight finish, then closes the manager, the client and a local etcd. */
     @Override
     public void close() {

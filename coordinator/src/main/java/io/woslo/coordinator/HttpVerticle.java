@@ -40,9 +40,12 @@ final class HttpVerticle extends VerticleBase {
     private final QuotaManager quota;
     private final Client etcd;
     private final PrometheusMeterRegistry registry;
+    /** Read here, on the thread that builds the coordinator, so that the event loop never reads the class path. */
+    private final OpenApiDocument openApi = OpenApiDocument.load();
     /** The methods each endpoint path takes, in table order, for the 405s' Allow header. */
     private final Map<String, Set<HttpMethod>> allowed = new LinkedHashMap<>();
     private HttpServer server;
+    private Router router;
 
     HttpVerticle(CoordinatorConfig config, QuotaManager quota, Client etcd, PrometheusMeterRegistry registry) {
         this.config = config;
@@ -53,7 +56,7 @@ final class HttpVerticle extends VerticleBase {
 
     @Override
     public Future<?> start() {
-        Router router = Router.router(vertx);
+        router = Router.router(vertx);
         router.route().handler(new AccessLog());
         router.route().handler(new RequestMetrics(registry));
         router.route().handler(new BearerAuth(config.token()));
@@ -74,6 +77,7 @@ final class HttpVerticle extends VerticleBase {
         endpoint(router, GET,  "/health/ready",                  HealthCheck.ready(etcd, config.namespace()));
         endpoint(router, GET,  "/health",                        HealthCheck.ready(etcd, config.namespace()));
         endpoint(router, GET,  "/metrics",                       new MetricsExport(registry));
+        endpoint(router, GET,  "/openapi.yaml",                  openApi);
 
         // a known path with a method it does not take: 405 with Allow
         allowed.forEach((path, methods) -> router.route(path).handler(RequestMetrics.tag(path))
@@ -121,6 +125,11 @@ final class HttpVerticle extends VerticleBase {
     @Override
     public Future<?> stop() {
         return server == null ? Future.succeededFuture() : server.shutdown(SHUTDOWN_GRACE);
+    }
+
+    /** The router once started: its routes are checked against {@code docs/openapi.yaml} by the tests. */
+    Router router() {
+        return router;
     }
 
     int actualPort() {
