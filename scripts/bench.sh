@@ -35,7 +35,7 @@ needs_build() {
 }
 if needs_build; then
   echo "bench.sh: building (mvn -B -q -DskipTests package)"
-  mvn -B -q -DskipTests package
+  mvn -B -q -DskipTests -Dmaven.source.skip=true -Dmaven.javadoc.skip=true package
 fi
 
 # Two consecutive free loopback ports (client, peer) for a one-member etcd.

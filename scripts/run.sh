@@ -13,7 +13,7 @@ scripts/install-etcd.sh
 jar=coordinator/target/woslo-coordinator.jar
 if [ ! -f "$jar" ] || [ -n "$(find pom.xml lib/pom.xml coordinator/pom.xml lib/src/main coordinator/src/main -newer "$jar" -print -quit)" ]; then
   echo "run.sh: building the coordinator" >&2
-  mvn -B -q -DskipTests -Dmaven.test.skip=true package
+  mvn -B -q -DskipTests -Dmaven.test.skip=true -Dmaven.source.skip=true -Dmaven.javadoc.skip=true package
 fi
 
 config=${WOSLO_CONFIG:-scripts/demo-config.yaml}
