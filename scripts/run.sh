@@ -9,11 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-etcd.sh
+# Maven on the PATH, else the wrapper (./mvnw fetches the pinned Maven from Maven Central once).
+mvn=$(command -v mvn || echo ./mvnw)
 
 jar=coordinator/target/woslo-coordinator.jar
 if [ ! -f "$jar" ] || [ -n "$(find pom.xml lib/pom.xml coordinator/pom.xml lib/src/main coordinator/src/main -newer "$jar" -print -quit)" ]; then
   echo "run.sh: building the coordinator" >&2
-  mvn -B -q -DskipTests -Dmaven.test.skip=true -Dmaven.source.skip=true -Dmaven.javadoc.skip=true package
+  "$mvn" -B -q -DskipTests -Dmaven.test.skip=true -Dmaven.source.skip=true -Dmaven.javadoc.skip=true package
 fi
 
 config=${WOSLO_CONFIG:-scripts/demo-config.yaml}

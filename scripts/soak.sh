@@ -11,9 +11,12 @@ cd "$(dirname "$0")/.."
 
 scripts/install-etcd.sh
 
+# Maven on the PATH, else the wrapper (./mvnw fetches the pinned Maven from Maven Central once).
+mvn=$(command -v mvn || echo ./mvnw)
+
 # Builds what is missing or stale into target/ only (nothing is installed into ~/.m2), then runs
 # io.woslo.fault.Soak on the test classpath of lib (its sibling modules resolved from the reactor).
-mvn -B -q -pl lib -am test-compile
+"$mvn" -B -q -pl lib -am test-compile
 classpath_file=lib/target/soak.classpath
-mvn -B -q -pl lib -am dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$classpath_file"
+"$mvn" -B -q -pl lib -am dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$classpath_file"
 exec java -cp "lib/target/test-classes:lib/target/classes:$(cat "$classpath_file")" io.woslo.fault.Soak "$@"
