@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue 7: every scenario side by side in one run against one local etcd.
+# The benchmark: every scenario side by side in one run against one local etcd.
 #
 #   scripts/bench.sh [--quick] [--out FILE] [--scenarios a,b,...]
 #

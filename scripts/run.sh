@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command 1: installs etcd if missing, builds the coordinator if needed, and starts it on
-# http://127.0.0.1:7070 with the seed's demo resources. The demo config (scripts/demo-config.yaml) asks for a
+# http://127.0.0.1:7070 with the Go edition's demo resources. The demo config (scripts/demo-config.yaml) asks for a
 # local etcd of the coordinator's own under ./data/etcd (etcd.local: true), stopped on shutdown; one left running
 # by a coordinator that was killed is reused or stopped.
 # Extra arguments go to the coordinator (e.g. --etcd http://127.0.0.1:2379 instead of the local etcd, --port 8080,
