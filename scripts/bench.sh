@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark of issue 7: every scenario side by side in one run against one local etcd.
+# The benchmark: every scenario side by side in one run against one local etcd.
 #
 #   scripts/bench.sh [--quick] [--out FILE] [--scenarios a,b,...]
 #
@@ -25,6 +25,8 @@ done
 
 started=$(date +%s)
 scripts/install-etcd.sh
+# Maven on the PATH, else the wrapper (./mvnw fetches the pinned Maven from Maven Central once).
+mvn=$(command -v mvn || echo ./mvnw)
 
 bench_jar=bench/target/woslo-bench.jar
 coordinator_jar=coordinator/target/woslo-coordinator.jar
@@ -35,7 +37,7 @@ needs_build() {
 }
 if needs_build; then
   echo "bench.sh: building (mvn -B -q -DskipTests package)"
-  mvn -B -q -DskipTests package
+  "$mvn" -B -q -DskipTests -Dmaven.source.skip=true -Dmaven.javadoc.skip=true package
 fi
 
 # Two consecutive free loopback ports (client, peer) for a one-member etcd.

@@ -11,9 +11,13 @@ cd "$(dirname "$0")/.."
 
 scripts/install-etcd.sh
 
+# Maven on the PATH, else the wrapper (./mvnw fetches the pinned Maven from Maven Central once).
+mvn=$(command -v mvn || echo ./mvnw)
+
 # Builds what is missing or stale into target/ only (nothing is installed into ~/.m2), then runs
-# io.woslo.fault.Soak on the test classpath of lib (its sibling modules resolved from the reactor).
-mvn -B -q -pl lib -am test-compile
+# io.woslo.fault.Soak on the test classpath of lib. One Maven run for both, so woslo-test (a sibling module) is
+# resolved from the reactor as its compiled classes; every module writes the file, lib (built last) wins.
 classpath_file=lib/target/soak.classpath
-mvn -B -q -pl lib -am dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$PWD/$classpath_file"
+"$mvn" -B -q -pl lib -am test-compile dependency:build-classpath -Dmdep.includeScope=test \
+  -Dmdep.outputFile="$PWD/$classpath_file"
 exec java -cp "lib/target/test-classes:lib/target/classes:$(cat "$classpath_file")" io.woslo.fault.Soak "$@"

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-etcd.sh
-exec mvn -B verify "$@"
+# Maven on the PATH, else the wrapper (./mvnw fetches the pinned Maven from Maven Central once).
+mvn=$(command -v mvn || echo ./mvnw)
+exec "$mvn" -B verify "$@"

@@ -10,9 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The benchmark of issue 7: every scenario side by side in one run against one etcd, at 1, 16 and 64 operations in
+ * The benchmark: every scenario side by side in one run against one etcd, at 1, 16 and 64 operations in
  * flight, each figure the median of 3 windows after a warm-up. Prints a Markdown table with each scenario's ratio
- * to {@code etcd-put} and the issue's targets, and writes the same as JSON. Run it through {@code scripts/bench.sh}.
+ * to {@code etcd-put} and the performance targets, and writes the same as JSON. Run it through {@code scripts/bench.sh}.
  *
  * <p>Order: all scenarios at 1 in flight, then all at 16, then all at 64, so the figures that are compared with
  * each other are measured minutes apart at most.

@@ -35,7 +35,7 @@ final class RawEtcdScenarios {
 
     /**
      * A lease grant, a put on that lease and the lease's revoke, each waiting for the one before: the least etcd work
-     * one lock acquisition can cost while the contract gives every acquisition a lease of its own (no queue read,
+     * one lock acquisition can cost while the lock API gives every acquisition a lease of its own (no queue read,
      * no waiting). The floor under {@code lock-*}.
      */
     static Scenario leaseCycle(BenchEtcd etcd) {

@@ -40,7 +40,7 @@ final class Report {
                     .append(" | ").append(c.errors())
                     .append(" |\n");
         }
-        out.append("\n| target (issues 7, 11) | required | measured | verdict |\n|---|---:|---:|---|\n");
+        out.append("\n| target | required | measured | verdict |\n|---|---:|---:|---|\n");
         for (Target t : targets) {
             out.append("| ").append(t.goal()).append(" | ").append(t.requirement())
                     .append(" | ").append(number(t.measured(), "%.2f")).append(" | ").append(t.verdict()).append(" |\n");

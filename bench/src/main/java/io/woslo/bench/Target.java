@@ -3,7 +3,7 @@ package io.woslo.bench;
 import java.util.List;
 
 /**
- * One of the goals of issues 7 and 11, with the measured value.
+ * One of the benchmark's performance targets (docs/performance.md), with the measured value.
  *
  * @param atLeast true when the measured ratio must be at least {@code bound}, false when at most
  */
@@ -21,7 +21,7 @@ record Target(String goal, double measured, double bound, boolean atLeast) {
         return (atLeast ? "≥ " : "≤ ") + bound;
     }
 
-    /** The issue's targets, on these results. */
+    /** The performance targets, on these results. */
     static List<Target> of(Results r) {
         String put = Results.CEILING;
         return List.of(
@@ -35,7 +35,7 @@ record Target(String goal, double measured, double bound, boolean atLeast) {
                         r.p50Ratio("reserve-spread", put, 1), 2.5, false),
                 new Target("lock-write-contended / etcd-put ops/s at 64 in flight",
                         r.throughputRatio("lock-write-contended", put, 64), 0.3, true),
-                // issue 11: the HTTP API and one hot account shared by several processes
+                // the HTTP API and one hot account shared by several processes
                 new Target("http-reserve / reserve-spread ops/s at 64 in flight",
                         r.throughputRatio("http-reserve", "reserve-spread", 64), 0.5, true),
                 new Target("http-reserve p50 / reserve-spread p50 at 1 in flight",

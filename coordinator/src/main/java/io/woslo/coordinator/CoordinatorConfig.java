@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The coordinator's settings, in the shape of CONTRACT.md §5, one nested record per section of the file:
+ * The coordinator's settings, in the shape docs/api.md describes, one nested record per section of the file:
  *
  * <pre>{@code
  * http:  { host: 127.0.0.1, port: 7070, token: "", tokenFile: "" }

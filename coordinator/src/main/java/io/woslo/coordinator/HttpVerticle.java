@@ -25,7 +25,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
-/** The coordinator's HTTP server: the endpoint table of CONTRACT.md §5. */
+/** The coordinator's HTTP server: the endpoint table of docs/api.md. */
 final class HttpVerticle extends VerticleBase {
     static final long BODY_LIMIT_BYTES = 64 * 1024;
     static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);

@@ -5,7 +5,7 @@ import io.vertx.ext.web.RoutingContext;
 import io.woslo.quota.QuotaManager;
 
 /**
- * {@code POST /v1/reservations/{id}/finally} (keeps the amounts: the seed's Finally; with an optional body
+ * {@code POST /v1/reservations/{id}/finally} (keeps the amounts: the Go edition's Finally; with an optional body
  * {@code {"resources":{..}}} keeps only those, each at most what was reserved, and gives the rest back) and
  * {@code POST /v1/reservations/{id}/rollback} (gives them back): 204, or 404 when the id is unknown or the
  * reservation already ended; one etcd transaction each. Works for a reservation made by any coordinator instance.

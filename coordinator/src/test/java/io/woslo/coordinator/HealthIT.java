@@ -2,7 +2,7 @@ package io.woslo.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.woslo.quota.Await;
+import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;

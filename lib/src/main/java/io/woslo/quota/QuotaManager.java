@@ -659,7 +659,7 @@ public final class QuotaManager implements AutoCloseable {
         return deliver(stored.find(StoredReservations.requireId(id)), "a read of reservation " + id, null);
     }
 
-    // --- Dry runs and reads of stored reservations (issue 11, lifecycle) -------------------------------------
+    // --- Dry runs and reads of stored reservations (reservation lifecycle) -------------------------------------
 
     /**
      * Tells whether {@link #prepareOccupying} would reserve {@code requirement} for {@code account} now, without
@@ -751,7 +751,7 @@ public final class QuotaManager implements AutoCloseable {
     }
 
     /**
-     * Ends a stored reservation (the seed's Finally), keeping its amounts. False when it is unknown or ended. Of
+     * Ends a stored reservation (the Go edition's Finally), keeping its amounts. False when it is unknown or ended. Of
      * several processes ending one reservation at once, exactly one gets true.
      */
     public CompletableFuture<Boolean> finishStoredAsync(String id) {
@@ -1535,13 +1535,13 @@ public final class QuotaManager implements AutoCloseable {
             return this;
         }
 
-        /** How long a counter may go without a refresh before a reservation re-reads it (the seed's expireTime), default 3 minutes. */
+        /** How long a counter may go without a refresh before a reservation re-reads it (the Go edition's expireTime), default 3 minutes. */
         public Builder cacheTtl(Duration ttl) {
             this.cacheTtl = positive("cacheTtl", ttl);
             return this;
         }
 
-        /** How often etcd's health is probed (the seed's interval), default 1 second. */
+        /** How often etcd's health is probed (the Go edition's interval), default 1 second. */
         public Builder healthCheckInterval(Duration interval) {
             this.healthCheckInterval = positive("healthCheckInterval", interval);
             return this;

@@ -15,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
  *         r.rollback();        // gives back exactly what this reservation took
  *         throw e;
  *     }
- * }                            // close() releases the read lock (the seed's Finally)
+ * }                            // close() releases the read lock (the Go edition's Finally)
  * }</pre>
  *
  * A reservation that is never closed loses its lock when the lock's lease ends; its amounts stay counted until a

@@ -1,7 +1,7 @@
 package io.woslo.fault;
 
-import io.woslo.quota.Await;
 import io.woslo.quota.RawEtcd;
+import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.EtcdMember;
 import io.woslo.testing.TestTimeouts;

@@ -6,6 +6,7 @@ import io.woslo.lock.DistributedLock;
 import io.woslo.lock.LockTimeoutException;
 import io.woslo.lock.LockUnavailableException;
 import io.woslo.lock.RwLocks;
+import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -127,7 +128,7 @@ final class LockContention extends Workload {
                     .isGreaterThan(tokens.get(i - 1));
         }
         RwLocks first = locks.get(0);
-        io.woslo.quota.Await.until("lock '" + KEY + "' free after the leases of failed releases",
+        Await.until("lock '" + KEY + "' free after the leases of failed releases",
                 LEASE.plus(Faults.LEASE_EXPIRY_MARGIN),
                 () -> first.inspect(KEY).holders().isEmpty() && first.inspect(KEY).waiting() == 0);
     }

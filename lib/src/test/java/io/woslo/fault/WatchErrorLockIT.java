@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.woslo.lock.DistributedLock;
 import io.woslo.lock.RwLocks;
-import io.woslo.quota.Await;
+import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.FaultInterceptor;
 import io.woslo.testing.TestTimeouts;

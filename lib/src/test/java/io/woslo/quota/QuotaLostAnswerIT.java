@@ -15,6 +15,7 @@ import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.woslo.lock.RwLocks;
+import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.FaultInterceptor;
 import io.woslo.testing.TestTimeouts;

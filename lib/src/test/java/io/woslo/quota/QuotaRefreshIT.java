@@ -8,6 +8,7 @@ import io.etcd.jetcd.Client;
 import io.woslo.lock.LockInfo;
 import io.woslo.lock.LockMode;
 import io.woslo.lock.RwLocks;
+import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;

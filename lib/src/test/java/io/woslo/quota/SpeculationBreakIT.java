@@ -7,6 +7,7 @@ import io.etcd.jetcd.Client;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.options.WatchOption;
 import io.woslo.internal.KeyLayout;
+import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;

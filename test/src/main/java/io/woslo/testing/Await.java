@@ -1,6 +1,5 @@
-package io.woslo.quota;
+package io.woslo.testing;
 
-import io.woslo.testing.TestTimeouts;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
