@@ -113,14 +113,21 @@ class CoordinatorCrashIT {
     }
 
     /**
-     * Waits until the abandoned reservation's record is gone with its lease (bounded polling of etcd state: a lease's
-     * end has no event we can wait on from here); then it can no longer be ended.
+     * Waits for the delete event of the abandoned reservation's record (its lease ended), watching from before the
+     * first look, so that a delete in between is not missed; then it can no longer be ended.
      */
-    private void awaitGone(Http other, Client raw, String id) throws InterruptedException {
-        long deadline = System.nanoTime() + JAR_LEASE.plus(LEASE_EXPIRY_MARGIN).toNanos();
-        while (TestCoordinators.keysUnder(raw, namespace + "/reservations/" + id) > 0) {
-            assertThat(System.nanoTime()).as("the abandoned reservation ends with its lease").isLessThan(deadline);
-            Thread.sleep(100);
+    private void awaitGone(Http other, Client raw, String id) throws Exception {
+        io.etcd.jetcd.ByteSequence key = io.etcd.jetcd.ByteSequence.from(namespace + "/reservations/" + id,
+                java.nio.charset.StandardCharsets.UTF_8);
+        var look = raw.getKVClient().get(key).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        java.util.concurrent.CompletableFuture<Void> deleted = new java.util.concurrent.CompletableFuture<>();
+        try (var watcher = raw.getWatchClient().watch(key, io.etcd.jetcd.options.WatchOption.builder()
+                .withRevision(look.getHeader().getRevision() + 1).build(), response -> response.getEvents().stream()
+                .filter(e -> e.getEventType() == io.etcd.jetcd.watch.WatchEvent.EventType.DELETE)
+                .findAny().ifPresent(e -> deleted.complete(null)))) {
+            if (!look.getKvs().isEmpty()) {
+                deleted.get(JAR_LEASE.plus(LEASE_EXPIRY_MARGIN).toMillis(), TimeUnit.MILLISECONDS);
+            }
         }
         assertThat(other.post("/v1/reservations/" + id + "/finally").status()).isEqualTo(404);
     }

@@ -72,23 +72,25 @@ final class SecureEtcd implements AutoCloseable {
         return (tlsFlags.isEmpty() ? "http" : "https") + "://127.0.0.1:" + port;
     }
 
+    /** Polls etcdctl's health check (a process start has no event to wait on) within the etcd start bound. */
     private SecureEtcd awaitReady() {
-        long deadline = System.nanoTime() + TestTimeouts.etcdStart().toNanos();
-        String last = "";
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("etcd exited: " + log());
-            }
-            try {
-                etcdctl("endpoint", "health");
-                return this;
-            } catch (IllegalStateException e) {
-                last = e.getMessage();
-            }
-            sleep(100);
+        try {
+            io.woslo.testing.Await.until("etcd healthy", TestTimeouts.etcdStart(), () -> {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("etcd exited: " + log());
+                }
+                try {
+                    etcdctl("endpoint", "health");
+                    return true;
+                } catch (IllegalStateException notYet) {
+                    return false;
+                }
+            });
+            return this;
+        } catch (AssertionError | IllegalStateException e) {
+            close();
+            throw new IllegalStateException(e.getMessage() + "\n" + log(), e);
         }
-        close();
-        throw new IllegalStateException("etcd did not become healthy: " + last + "\n" + log());
     }
 
     /** Runs etcdctl against this etcd; throws with its output when it fails. */
@@ -146,15 +148,6 @@ final class SecureEtcd implements AutoCloseable {
             return socket.getLocalPort();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 }

@@ -79,18 +79,13 @@ abstract class LockItSupport {
      * etcd state with no event in the public API, so this polls {@link RwLocks#inspect} briefly, within the step
      * bound.
      */
-    protected static LockInfo awaitWaiting(RwLocks locks, String key, int count) throws InterruptedException {
-        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
-        LockInfo info = locks.inspect(key);
-        while (info.waiting() != count) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("expected " + count + " waiting on '" + key + "' within "
-                        + TestTimeouts.step() + ", last saw " + info);
-            }
-            Thread.sleep(10); // poll of etcd state, not a stand-in for a latch
-            info = locks.inspect(key);
-        }
-        return info;
+    protected static LockInfo awaitWaiting(RwLocks locks, String key, int count) {
+        LockInfo[] last = {null};
+        io.woslo.testing.Await.until(count + " waiting on '" + key + "'", () -> {
+            last[0] = locks.inspect(key);
+            return last[0].waiting() == count;
+        });
+        return last[0];
     }
 
     /** The value of {@code future}, waiting at most the step bound. */

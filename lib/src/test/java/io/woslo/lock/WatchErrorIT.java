@@ -105,25 +105,25 @@ class WatchErrorIT extends LockItSupport {
      * Waits until the member serves at least {@code count} watchers, as its metrics report: the moment a waiter's
      * watch exists, which no public API shows. Polls briefly, within the step bound.
      */
-    private static void awaitWatchers(EtcdMember member, int count) throws Exception {
+    private static void awaitWatchers(EtcdMember member, int count) {
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest request = HttpRequest.newBuilder(URI.create(member.clientUrl() + "/metrics")).build();
-        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
-        while (true) {
-            String body = http.send(request, HttpResponse.BodyHandlers.ofString()).body();
-            long watchers = body.lines()
+        io.woslo.testing.Await.until(count + " watchers on " + member, () -> {
+            String body;
+            try {
+                body = http.send(request, HttpResponse.BodyHandlers.ofString()).body();
+            } catch (java.io.IOException e) {
+                return false;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+            return body.lines()
                     .filter(line -> line.startsWith("etcd_debugging_mvcc_watcher_total "))
                     .mapToLong(line -> (long) Double.parseDouble(line.substring(line.indexOf(' ') + 1).trim()))
                     .findFirst()
-                    .orElseThrow(() -> new AssertionError("etcd reports no etcd_debugging_mvcc_watcher_total"));
-            if (watchers >= count) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("expected " + count + " watchers on " + member + " within "
-                        + TestTimeouts.step() + ", last saw " + watchers);
-            }
-            Thread.sleep(20); // poll of etcd state, not a stand-in for a latch
-        }
+                    .orElseThrow(() -> new AssertionError("etcd reports no etcd_debugging_mvcc_watcher_total"))
+                    >= count;
+        });
     }
 }

@@ -143,31 +143,16 @@ class QuotaEtcdDownIT {
 
     /** Right after a restart the client may still be reconnecting: retry, within the step bound, until etcd answers. */
     private Reservation reserveOnceEtcdAnswers() {
-        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
-        while (true) {
+        Reservation[] made = {null};
+        Await.until("reservations work again", () -> {
             try {
                 Reservation r = quota.prepareOccupying(account, ONE_CPU);
-                if (!r.amounts().isEmpty()) {
-                    return r;
-                }
+                made[0] = r;
+                return !r.amounts().isEmpty();
             } catch (QuotaUnavailableException e) {
-                if (System.nanoTime() > deadline) {
-                    throw e;
-                }
+                return false;
             }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("reservations did not work again within " + TestTimeouts.step());
-            }
-            pause();
-        }
-    }
-
-    private static void pause() {
-        try {
-            Thread.sleep(50); // bounded polling of etcd's return; there is no event to wait on
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
+        });
+        return made[0];
     }
 }
