@@ -286,18 +286,19 @@ final class StoredReservations {
     }
 
     /**
-     * A blind finish whose answer was lost. A record still there is rewritten unchanged (its version moves past 1),
-     * so the lost transaction can never land: not applied. A record gone was ended, by this call or another one, and
-     * etcd cannot say which: outcome unknown, unless the idempotency record says this request was applied.
+     * A blind finish whose answer was lost. A record still there is settled as any end is ({@link EndGuard#settle}:
+     * rewritten unchanged, so the lost transaction, which compared its version, can never land: not applied). A
+     * record gone was ended, by this call or another one, and etcd cannot say which: outcome unknown, unless the
+     * idempotency record says this request was applied.
      */
     private CompletableFuture<Boolean> settleFinishAtOnce(String id, Idempotency.Claim claim) {
-        ByteSequence record = key(id);
-        List<Op> reads = new ArrayList<>(List.of(Op.get(record, GetOption.DEFAULT)));
+        List<Op> reads = new ArrayList<>(List.of(Op.get(key(id), GetOption.DEFAULT)));
         if (claim != null) {
             reads.add(claim.read());
         }
-        String what = "the settlement of the end of reservation " + id;
-        return Futures.bounded(kv.txn().Then(reads.toArray(Op[]::new)).commit(), counters.writeTimeout(), what)
+        String what = "the end of reservation " + id;
+        return Futures.bounded(kv.txn().Then(reads.toArray(Op[]::new)).commit(), counters.writeTimeout(),
+                        "the settlement of " + what)
                 .thenCompose(read -> {
                     if (claim != null && claim.applied(read.getGetResponses().get(1).getKvs())) {
                         return CompletableFuture.completedFuture(true);
@@ -305,20 +306,15 @@ final class StoredReservations {
                     List<KeyValue> found = read.getGetResponses().get(0).getKvs();
                     if (found.isEmpty()) {
                         return CompletableFuture.<Boolean>failedFuture(new io.woslo.internal.OutcomeUnknownException(
-                                "etcd did not answer the end of reservation " + id + " in time, and it has ended:"
-                                        + " by this call or another", null));
+                                "etcd did not answer " + what + " in time, and it has ended: by this call or another",
+                                null));
                     }
-                    KeyValue now = found.get(0);
-                    return Futures.bounded(kv.txn()
-                                    .If(new Cmp(record, Cmp.Op.EQUAL, CmpTarget.modRevision(now.getModRevision())))
-                                    .Then(Op.put(record, now.getValue(), PutOption.builder().withLeaseId(now.getLease())
-                                            .build()))
-                                    .commit(), counters.writeTimeout(), what)
-                            .thenCompose(rewritten -> rewritten.isSucceeded()
-                                    ? CompletableFuture.<Boolean>failedFuture(new EtcdUnavailableException("etcd did"
-                                            + " not answer the end of reservation " + id + " in time; it was not"
-                                            + " applied", null))
-                                    : settleFinishAtOnce(id, claim)); // changed meanwhile: look again
+                    KeyValue record = found.get(0);
+                    Stored stored = Json.read(record.getValue(), Stored.class);
+                    EndGuard guard = new EndGuard(client, layout, counters.writeTimeout(), stored.account(),
+                            stored.resources().keySet(), record, null, stored.entry(), stored.entryRevision(record),
+                            claim);
+                    return counters.resolve(new CounterStore.LostWrite(guard, "blind", what)).thenApply(v -> true);
                 });
     }
 
