@@ -10,6 +10,9 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -161,22 +164,36 @@ class HttpHardeningIT {
                 + "\r\nConnection: close\r\n\r\n"), 431, "headers_too_large");
     }
 
+    /**
+     * Four connections that each must be closed at the idle bound: one that sends nothing, one whose headers stop
+     * half-way, one whose headers trickle a byte every half second and never end, and an idle keep-alive connection
+     * after its answer. They are probed at the same time, so the class waits out the bound once rather than four times.
+     */
     @Test
     void idleConnectionsAndStalledHeadersAreClosed() {
-        assertThat(raw.closedAfterSending("")).as("a connection that sends nothing is closed").isTrue();
-        assertThat(raw.closedAfterSending("GET /health HTTP/1.1\r\nHost: h\r\n"))
-                .as("a connection whose headers stop half-way is closed").isTrue();
+        // a thread per probe, so that the four surely wait at the same time
+        ExecutorService probes = Executors.newFixedThreadPool(4);
+        try {
+            idleConnectionsAreClosed(probes);
+        } finally {
+            probes.shutdownNow();
+        }
     }
 
-    @Test
-    void headersTrickledByteByByteAreCutOffAtTheIdleBound() {
-        assertThat(raw.closedWhileTrickling("GET /health HTTP/1.1\r\nHost: h\r\nX-Slow: ", Duration.ofMillis(500)))
+    private void idleConnectionsAreClosed(ExecutorService probes) {
+        CompletableFuture<Boolean> silent = CompletableFuture.supplyAsync(() -> raw.closedAfterSending(""), probes);
+        CompletableFuture<Boolean> halfHeaders = CompletableFuture.supplyAsync(
+                () -> raw.closedAfterSending("GET /health HTTP/1.1\r\nHost: h\r\n"), probes);
+        CompletableFuture<Boolean> trickled = CompletableFuture.supplyAsync(() -> raw.closedWhileTrickling(
+                "GET /health HTTP/1.1\r\nHost: h\r\nX-Slow: ", Duration.ofMillis(500)), probes);
+        CompletableFuture<Boolean> keptAlive = CompletableFuture.supplyAsync(
+                () -> raw.closedAfterSending("GET /health HTTP/1.1\r\nHost: h\r\n\r\n"), probes);
+
+        assertThat(silent.join()).as("a connection that sends nothing is closed").isTrue();
+        assertThat(halfHeaders.join()).as("a connection whose headers stop half-way is closed").isTrue();
+        assertThat(trickled.join())
                 .as("a connection whose headers never end is closed though a byte comes every half second").isTrue();
-    }
-
-    @Test
-    void anIdleKeepAliveConnectionIsClosedAfterItsAnswer() {
-        assertThat(raw.closedAfterSending("GET /health HTTP/1.1\r\nHost: h\r\n\r\n")).isTrue();
+        assertThat(keptAlive.join()).as("an idle keep-alive connection is closed after its answer").isTrue();
     }
 
     @Test
