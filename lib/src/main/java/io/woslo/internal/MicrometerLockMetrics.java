@@ -25,8 +25,9 @@ public final class MicrometerLockMetrics implements LockMetrics {
     private final Map<WaitOutcome, Timer>[] waits = new Map[2];
 
     public MicrometerLockMetrics(MeterRegistry registry) {
-        for (int i = 0; i < 2; i++) {
-            String mode = i == 1 ? "write" : "read";
+        for (LockPolicy policy : LockPolicy.values()) {
+            int i = policy.ordinal();
+            String mode = policy.label();
             acquisitions[i] = Counter.builder("woslo.lock.acquisitions").tag("mode", mode)
                     .description("locks granted (account locks include each reservation's read entry)")
                     .register(registry);
@@ -43,17 +44,17 @@ public final class MicrometerLockMetrics implements LockMetrics {
     }
 
     @Override
-    public void acquired(boolean write) {
-        acquisitions[write ? 1 : 0].increment();
+    public void acquired(LockPolicy policy) {
+        acquisitions[policy.ordinal()].increment();
     }
 
     @Override
-    public void waited(boolean write, WaitOutcome outcome, long nanos) {
-        waits[write ? 1 : 0].get(outcome).record(nanos, TimeUnit.NANOSECONDS);
+    public void waited(LockPolicy policy, WaitOutcome outcome, long nanos) {
+        waits[policy.ordinal()].get(outcome).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
-    public void lost(boolean write) {
-        losses[write ? 1 : 0].increment();
+    public void lost(LockPolicy policy) {
+        losses[policy.ordinal()].increment();
     }
 }
