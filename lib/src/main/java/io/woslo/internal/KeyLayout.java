@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * &lt;ns&gt;/quota/&lt;account&gt;/&lt;resource&gt;   counter JSON {"used","quota","refreshedAt"}
  * &lt;ns&gt;/accounts/&lt;account&gt;            account index JSON {"refreshedAt"}
  * &lt;ns&gt;/locks/&lt;key&gt;/&lt;entry&gt;          lock holders and waiters, each on its lease
- *     entry names: r-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a reader), w-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a writer),
+ *     entries: r-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a reader), w-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a writer),
  *     r-&lt;reservation id&gt; (an HTTP reservation's reader); any other name counts as a writer
  * &lt;ns&gt;/reservations/&lt;id&gt;             reservations made over HTTP
  * &lt;ns&gt;/idempotency/&lt;key&gt;            the first outcome of a request sent with that Idempotency-Key

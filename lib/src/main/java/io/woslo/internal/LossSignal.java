@@ -105,7 +105,8 @@ public final class LossSignal {
     }
 
     private void arm() {
-        KeyGoneWatch watch = engine.blockers().watchGone(entryKey, revision, "the entry of held lock '" + lockKey + "'");
+        KeyGoneWatch watch = engine.blockers().watchGone(entryKey, revision,
+                "the entry of held lock '" + lockKey + "'");
         ScheduledFuture<?> timer = null;
         if (keepAlive == null) {
             try {
