@@ -1,14 +1,9 @@
 package io.woslo.internal;
 
-import io.etcd.jetcd.kv.GetResponse;
-import io.etcd.jetcd.lease.LeaseKeepAliveResponse;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,8 +16,8 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * grant lease ─▶ enqueue ─┬─ guard failed ─────────────────────────────▶ Conflict
  *                         └▶ look ─┬─ free, no wait so far ─────────────▶ Acquired
- *                                  ├─ free after a wait ─▶ confirm ─────▶ Acquired
- *                                  ├─ blocked ─▶ blocker gone ─▶ look
+ *                                  ├─ free after a wait ─▶ confirm ─────▶ Acquired (EntryConfirmation)
+ *                                  ├─ blocked ─▶ blocker gone ─▶ look     (BlockerWait)
  *                                  ├─ blocked, no wait left ────────────▶ TimedOut
  *                                  └─ own entry missing ────────────────▶ failure
  * </pre>
@@ -32,8 +27,6 @@ import org.slf4j.LoggerFactory;
  */
 final class LockAttempt {
     private static final Logger LOG = LoggerFactory.getLogger(LockAttempt.class);
-    private static final long CONFIRM_FIRST_PAUSE_MILLIS = 100;
-    private static final long CONFIRM_MAX_PAUSE_MILLIS = 1000;
 
     private final LockEngine engine;
     private final LockRequest request;
@@ -100,7 +93,8 @@ final class LockAttempt {
             RenewedLease renewed = RenewedLease.start(engine.leases(), engine.timer(), lockKey, leaseId);
             keepAlive = renewed;
             // A waiter whose kept-alive lease is gone has lost its entry: it stops waiting at once.
-            renewed.gone().thenRun(() -> fail(entryEnded("its lease ended (expired or revoked)")));
+            renewed.gone().thenRun(() -> fail(entryEnded(lockKey, leaseId,
+                    "its lease ended (expired or revoked)")));
         }
         entryKey = engine.own().register(lockKey, request.policy(), leaseId);
         return engine.queue().enqueue(request, entryKey, leaseId)
@@ -123,7 +117,7 @@ final class LockAttempt {
             revision = blocked.own().createRevision();
             waitFor(blocked.blocker(), queue);
         } else {
-            fail(entryEnded("it is missing from the queue"));
+            fail(entryEnded(lockKey, leaseId, "it is missing from the queue"));
         }
     }
 
@@ -150,69 +144,13 @@ final class LockAttempt {
             complete(leaseStartNanos);
             return;
         }
-        confirmAfterWait(CONFIRM_FIRST_PAUSE_MILLIS);
-    }
-
-    /**
-     * After a wait, restarts the lease (it started counting at the enqueue) so the holder gets its full lease time,
-     * and confirms the entry still exists: a lease that ended while waiting (an election, a long stall, a revoke)
-     * took the entry with it, and an entry may have been removed by hand; granting then would break mutual
-     * exclusion. Both calls go out together. A call that fails for another reason proves nothing either way, so
-     * both are tried again after a pause, until they answer or the attempt's deadline passes.
-     */
-    private void confirmAfterWait(long pauseMillis) {
-        if (result.isDone()) {
-            return;
-        }
-        long refreshStartNanos = System.nanoTime();
-        CompletableFuture<LeaseKeepAliveResponse> refresh = Futures.bounded(engine.leases().keepAliveOnce(leaseId),
-                engine.opTimeout(), "a lease refresh for lock '" + lockKey + "'");
-        CompletableFuture<GetResponse> read = engine.queue().readEntry(lockKey, entryKey);
-        CompletableFuture.allOf(refresh, read).whenComplete((ignored, anyError) -> {
-            Throwable refreshError = errorOf(refresh);
-            Throwable readError = errorOf(read);
-            if (refreshError != null && Futures.isNotFound(refreshError)
-                    || refreshError == null && refresh.join().getTTL() <= 0) {
-                fail(entryEnded("its lease ended (expired or revoked)"));
-            } else if (readError == null && !isMine(read.join())) {
-                fail(entryEnded("its queue entry was removed"));
-            } else if (refreshError != null || readError != null) {
-                retryConfirm(refreshError != null ? refreshError : readError, pauseMillis);
-            } else {
-                complete(refreshStartNanos);
-            }
-        });
-    }
-
-    private void retryConfirm(Throwable error, long pauseMillis) {
-        LOG.debug("could not confirm the entry of lock '{}' after its wait, retrying: {}", lockKey, error.toString());
-        try {
-            engine.timer().schedule(() -> confirmAfterWait(Math.min(CONFIRM_MAX_PAUSE_MILLIS, pauseMillis * 2)),
-                    pauseMillis, TimeUnit.MILLISECONDS);
-        } catch (RejectedExecutionException engineClosed) {
-            fail(error);
-        }
-    }
-
-    private boolean isMine(GetResponse read) {
-        return !read.getKvs().isEmpty() && read.getKvs().get(0).getCreateRevision() == revision;
-    }
-
-    /** The failure of a completed call, or null when it succeeded. */
-    private static Throwable errorOf(CompletableFuture<?> call) {
-        if (!call.isCompletedExceptionally()) {
-            return null;
-        }
-        try {
-            call.join();
-            return null;
-        } catch (CompletionException | CancellationException e) {
-            return Futures.unwrap(e);
-        }
+        EntryConfirmation.confirm(engine, lockKey, entryKey, leaseId, revision, result)
+                .thenAccept(this::complete)
+                .exceptionally(this::fail);
     }
 
     /** The failure of an attempt whose queue entry ended before it was granted: nothing is held. */
-    private EtcdUnavailableException entryEnded(String why) {
+    static EtcdUnavailableException entryEnded(String lockKey, long leaseId, String why) {
         return new EtcdUnavailableException("the wait for lock '" + lockKey + "' ended without the lock: " + why
                 + " while waiting (lease " + Long.toHexString(leaseId) + "); nothing is held", null);
     }

@@ -188,7 +188,7 @@ public final class RwLocks implements AutoCloseable {
         /**
          * Opt-in: renew each held lock's lease for as long as this JVM holds it, for work longer than any fixed
          * lease. A holder that dies still loses the lock one lease time after its last renewal. Default off: the
-         * lease is never renewed, as in the original edition.
+         * lease is never renewed, so every lock ends at most one lease time after it was granted.
          */
         public Builder keepAlive(boolean keepAlive) {
             this.keepAlive = keepAlive;
