@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * Extra compares and writes made atomically with a lock's enqueue. The quota's write lock uses it to touch the
- * account's counters as it queues, so that every reservation prepared before the writer queued fails its compare.
+ * account's index key as it queues, so that every reservation prepared before the writer queued fails its compare.
+ * When the compares fail nothing is enqueued and the attempt ends with {@link LockOutcome.Conflict}.
  *
  * @param compares must all hold for the enqueue to happen
  * @param writes done in the same transaction as the enqueue
@@ -17,14 +18,5 @@ public record EnqueueGuard(List<Cmp> compares, List<Op> writes) {
     public EnqueueGuard {
         compares = List.copyOf(compares);
         writes = List.copyOf(writes);
-    }
-
-    /** The guard's compares failed: what it protects changed between the caller's read and the enqueue. */
-    public static final class ConflictException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        public ConflictException(String message) {
-            super(message, null, false, false);
-        }
     }
 }

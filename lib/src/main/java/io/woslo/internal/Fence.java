@@ -8,7 +8,6 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import java.util.Map;
 
 /**
  * What makes a counter write safe under an account lock: the write's transaction also compares the writer's own
@@ -23,10 +22,8 @@ import java.util.Map;
  * @param write whether the entry is a write-lock entry
  */
 public record Fence(String entryKey, long createRevision, long leaseId, boolean write) {
-    private static final String HOLDER = java.lang.management.ManagementFactory.getRuntimeMXBean().getName();
-
     public static Fence of(Acquisition lock) {
-        return new Fence(lock.entryKey(), lock.revision(), lock.leaseId(), lock.write());
+        return new Fence(lock.entryKey(), lock.revision(), lock.leaseId(), lock.policy().isWrite());
     }
 
     /** Holds while the entry is the one granted. */
@@ -44,8 +41,7 @@ public record Fence(String entryKey, long createRevision, long leaseId, boolean 
 
     /** The entry's value after {@link #touch(String)}. */
     public ByteSequence touchValue(String writeId) {
-        return Json.write(new java.util.TreeMap<>(Map.of("mode", write ? "write" : "read", "holder", HOLDER,
-                "lastWrite", writeId)));
+        return LockEntryValue.touched(LockPolicy.of(write), writeId);
     }
 
     /** A read of the entry, for the else branch: tells a lost lock apart from a counter that changed. */

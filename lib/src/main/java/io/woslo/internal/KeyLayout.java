@@ -1,6 +1,7 @@
 package io.woslo.internal;
 
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The one owner of WOSLO's etcd key layout and of the escaping of names.
@@ -9,6 +10,8 @@ import java.nio.charset.StandardCharsets;
  * &lt;ns&gt;/quota/&lt;account&gt;/&lt;resource&gt;   counter JSON {"used","quota","refreshedAt"}
  * &lt;ns&gt;/accounts/&lt;account&gt;            account index JSON {"refreshedAt"}
  * &lt;ns&gt;/locks/&lt;key&gt;/&lt;entry&gt;          lock holders and waiters, each on its lease
+ *     entries: r-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a reader), w-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a writer),
+ *     r-&lt;reservation id&gt; (an HTTP reservation's reader); any other name counts as a writer
  * &lt;ns&gt;/reservations/&lt;id&gt;             reservations made over HTTP
  * &lt;ns&gt;/idempotency/&lt;key&gt;            the first outcome of a request sent with that Idempotency-Key
  * </pre>
@@ -24,6 +27,10 @@ public final class KeyLayout {
     public static final int MAX_NAME_LENGTH = 256;
 
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+    private static final String READ_ENTRY = "r-";
+    private static final String WRITE_ENTRY = "w-";
+    /** Makes the lock entry names this process creates unique (with their lease, which is this process's own). */
+    private static final AtomicLong ENTRY_SEQUENCE = new AtomicLong();
 
     private final String namespace;
 
@@ -137,6 +144,40 @@ public final class KeyLayout {
     /** {@code <ns>/locks/<key>/}: the queue of one lock. */
     public String lockPrefix(String lockKey) {
         return namespace + "/locks/" + escape(lockKey) + "/";
+    }
+
+    /**
+     * A new, unique entry key in {@code lockKey}'s queue for an entry of {@code policy} on {@code leaseId}:
+     * {@code <ns>/locks/<key>/r-<lease hex>-<tag><n>} (or {@code w-}), {@code n} counting this process's entries.
+     * {@code tag} (may be empty) lets its maker recognise its own entries ({@link #isTaggedEntry}).
+     */
+    public String newLockEntryKey(String lockKey, LockPolicy policy, long leaseId, String tag) {
+        return lockPrefix(lockKey) + (policy.isWrite() ? WRITE_ENTRY : READ_ENTRY) + Long.toHexString(leaseId) + "-"
+                + tag + ENTRY_SEQUENCE.incrementAndGet();
+    }
+
+    /** {@link #newLockEntryKey(String, LockPolicy, long, String)} without a tag. */
+    public String newLockEntryKey(String lockKey, LockPolicy policy, long leaseId) {
+        return newLockEntryKey(lockKey, policy, leaseId, "");
+    }
+
+    /** {@code <ns>/locks/<key>/w-}: a range over it finds the lock's writers. */
+    public String lockWritersPrefix(String lockKey) {
+        return lockPrefix(lockKey) + WRITE_ENTRY;
+    }
+
+    /**
+     * Whether {@code entryKey}, a key under {@code lockPrefix} (a {@link #lockPrefix}), is a writer's entry. Only a
+     * name starting with {@code r-} is a reader's: a key not written by WOSLO (someone's hand) blocks everyone after
+     * it, as a writer would.
+     */
+    public static boolean isWriteEntry(String lockPrefix, String entryKey) {
+        return !entryKey.startsWith(READ_ENTRY, lockPrefix.length());
+    }
+
+    /** Whether {@code entryKey} was made by {@link #newLockEntryKey} with the non-empty {@code tag}. */
+    public static boolean isTaggedEntry(String entryKey, String tag) {
+        return entryKey.contains("-" + tag);
     }
 
     /** {@code <ns>/reservations/<id>} */

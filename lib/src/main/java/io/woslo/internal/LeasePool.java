@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class LeasePool {
     /** How long one lease of the lock entries' pool is handed out before a new one is granted. */
-    public static final Duration WINDOW = Duration.ofSeconds(1);
+    private static final Duration WINDOW = Duration.ofSeconds(1);
 
     private final Lease leases;
     private final long ttlSeconds;

@@ -11,7 +11,7 @@ public interface LockMetrics {
     };
 
     /** A lock was granted: by the engine, or as a reservation's read entry written by the quota fast path. */
-    default void acquired(boolean write) {
+    default void acquired(LockPolicy policy) {
     }
 
     /**
@@ -19,11 +19,11 @@ public interface LockMetrics {
      * start): {@code granted}, {@code timeout} (its maximum wait passed, or it was a one-look attempt) or
      * {@code failed} (etcd unreachable, or its entry ended while it waited).
      */
-    default void waited(boolean write, WaitOutcome outcome, long nanos) {
+    default void waited(LockPolicy policy, WaitOutcome outcome, long nanos) {
     }
 
     /** A granted hold was found lost (its lease ended or its entry was deleted) before its holder let go. */
-    default void lost(boolean write) {
+    default void lost(LockPolicy policy) {
     }
 
     /** How a wait for a held lock ended. */

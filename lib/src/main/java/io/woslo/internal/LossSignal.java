@@ -31,7 +31,7 @@ public final class LossSignal {
     private final LockEngine engine;
     private final String lockKey;
     private final String entryKey;
-    private final boolean write;
+    private final LockPolicy policy;
     private final long revision;
     private final long leaseId;
     private final long leaseStartNanos;
@@ -45,17 +45,20 @@ public final class LossSignal {
     private KeyGoneWatch entryWatch;
     private ScheduledFuture<?> leaseTimer;
 
-    LossSignal(LockEngine engine, String lockKey, String entryKey, boolean write, long revision, long leaseId,
-               long leaseStartNanos, Duration leaseTime, AutoCloseable keepAlive) {
+    /**
+     * The signal of {@code held}, whose lease (of {@code leaseTime}, unless kept alive) started or restarted at
+     * {@code leaseStartNanos}.
+     */
+    LossSignal(LockEngine engine, Acquisition held, long leaseStartNanos, Duration leaseTime) {
         this.engine = engine;
-        this.lockKey = lockKey;
-        this.entryKey = entryKey;
-        this.write = write;
-        this.revision = revision;
-        this.leaseId = leaseId;
+        this.lockKey = held.lockKey();
+        this.entryKey = held.entryKey();
+        this.policy = held.policy();
+        this.revision = held.revision();
+        this.leaseId = held.leaseId();
         this.leaseStartNanos = leaseStartNanos;
         this.leaseTime = leaseTime;
-        this.keepAlive = keepAlive;
+        this.keepAlive = held.keepAlive();
     }
 
     /** Whether the hold is known lost. Without keep-alive, a lease time that has passed counts, checked now. */
@@ -102,11 +105,13 @@ public final class LossSignal {
     }
 
     private void arm() {
-        KeyGoneWatch watch = engine.watchGone(entryKey, revision, "the entry of held lock '" + lockKey + "'");
+        KeyGoneWatch watch = engine.blockers().watchGone(entryKey, revision,
+                "the entry of held lock '" + lockKey + "'");
         ScheduledFuture<?> timer = null;
         if (keepAlive == null) {
             try {
-                timer = engine.schedule(this::isLost, Math.max(0, leaseTimeLeftNanos()), TimeUnit.NANOSECONDS);
+                timer = engine.timer().schedule(this::isLost, Math.max(0, leaseTimeLeftNanos()),
+                        TimeUnit.NANOSECONDS);
             } catch (RejectedExecutionException engineClosed) {
                 LOG.debug("lock engine closed; the end of the lease of '{}' is noticed when asked", lockKey);
             }
@@ -155,7 +160,7 @@ public final class LossSignal {
             listeners.clear();
         }
         LOG.warn("lock '{}' (lease {}) is lost: {}", lockKey, Long.toHexString(leaseId), why);
-        engine.metrics().lost(write);
+        engine.metrics().lost(policy);
         stopWatching();
         if (keepAlive != null) {
             try {
@@ -165,7 +170,7 @@ public final class LossSignal {
             }
         }
         if (entryGone) {
-            engine.entryGone(entryKey);
+            engine.own().gone(entryKey);
         }
         toComplete.forEach(listener -> listener.completeAsync(() -> null));
     }

@@ -19,41 +19,42 @@ import java.util.concurrent.TimeUnit;
  * Meters registered twice on one registry (two engines) are shared.
  */
 public final class MicrometerLockMetrics implements LockMetrics {
-    private final Counter[] acquisitions = new Counter[2];
-    private final Counter[] losses = new Counter[2];
-    @SuppressWarnings("unchecked")
-    private final Map<WaitOutcome, Timer>[] waits = new Map[2];
+    private final Map<LockPolicy, Counter> acquisitions = new EnumMap<>(LockPolicy.class);
+    private final Map<LockPolicy, Counter> losses = new EnumMap<>(LockPolicy.class);
+    private final Map<LockPolicy, Map<WaitOutcome, Timer>> waits = new EnumMap<>(LockPolicy.class);
 
     public MicrometerLockMetrics(MeterRegistry registry) {
-        for (int i = 0; i < 2; i++) {
-            String mode = i == 1 ? "write" : "read";
-            acquisitions[i] = Counter.builder("woslo.lock.acquisitions").tag("mode", mode)
+        for (LockPolicy policy : LockPolicy.values()) {
+            String mode = policy.label();
+            acquisitions.put(policy, Counter.builder("woslo.lock.acquisitions").tag("mode", mode)
                     .description("locks granted (account locks include each reservation's read entry)")
-                    .register(registry);
-            losses[i] = Counter.builder("woslo.lock.losses").tag("mode", mode)
+                    .register(registry));
+            losses.put(policy, Counter.builder("woslo.lock.losses").tag("mode", mode)
                     .description("held locks lost (lease ended or entry deleted) before their release")
-                    .register(registry);
-            waits[i] = new EnumMap<>(WaitOutcome.class);
+                    .register(registry));
+            Map<WaitOutcome, Timer> byOutcome = new EnumMap<>(WaitOutcome.class);
             for (WaitOutcome outcome : WaitOutcome.values()) {
-                waits[i].put(outcome, Timer.builder("woslo.lock.waits").tag("mode", mode).tag("outcome", outcome.label())
+                byOutcome.put(outcome, Timer.builder("woslo.lock.waits")
+                        .tag("mode", mode).tag("outcome", outcome.label())
                         .description("attempts that found the lock held and waited, by how the wait ended")
                         .register(registry));
             }
+            waits.put(policy, byOutcome);
         }
     }
 
     @Override
-    public void acquired(boolean write) {
-        acquisitions[write ? 1 : 0].increment();
+    public void acquired(LockPolicy policy) {
+        acquisitions.get(policy).increment();
     }
 
     @Override
-    public void waited(boolean write, WaitOutcome outcome, long nanos) {
-        waits[write ? 1 : 0].get(outcome).record(nanos, TimeUnit.NANOSECONDS);
+    public void waited(LockPolicy policy, WaitOutcome outcome, long nanos) {
+        waits.get(policy).get(outcome).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
-    public void lost(boolean write) {
-        losses[write ? 1 : 0].increment();
+    public void lost(LockPolicy policy) {
+        losses.get(policy).increment();
     }
 }

@@ -2,8 +2,12 @@ package io.woslo.lock;
 
 import io.woslo.internal.Acquisition;
 import io.woslo.internal.LockEngine;
+import io.woslo.internal.LockOutcome;
+import io.woslo.internal.LockPolicy;
+import io.woslo.internal.LockRequest;
 import io.woslo.internal.LossSignal;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -29,15 +33,16 @@ final class LocalHolds {
     /** One etcd acquisition and the number of times its owner has taken it. */
     static final class Hold {
         final HoldKey key;
-        final boolean write;
+        final LockPolicy policy;
         final Duration leaseTime;
         final boolean keepAlive;
-        final CompletableFuture<Acquisition> acquired = new CompletableFuture<>();
+        /** The engine's outcome: {@link LockOutcome.Acquired} or {@link LockOutcome.TimedOut}. */
+        final CompletableFuture<LockOutcome> outcome = new CompletableFuture<>();
         int count; // guarded by the map's compute
 
-        Hold(HoldKey key, boolean write, Duration leaseTime, boolean keepAlive) {
+        Hold(HoldKey key, LockPolicy policy, Duration leaseTime, boolean keepAlive) {
             this.key = key;
-            this.write = write;
+            this.policy = policy;
             this.leaseTime = leaseTime;
             this.keepAlive = keepAlive;
         }
@@ -56,16 +61,18 @@ final class LocalHolds {
             return acquisition().loss().listen();
         }
 
+        /** The acquisition once granted, else null. */
         Acquisition acquisition() {
-            return acquired.getNow(null);
+            return outcome.getNow(null) instanceof LockOutcome.Acquired acquired ? acquired.acquisition() : null;
         }
     }
 
     /**
      * Takes the lock for {@code key}, joining this owner's current hold when there is one. Completes with the hold,
-     * or with null when {@code maxWait} passed first.
+     * or empty when {@code maxWait} passed first.
      */
-    CompletableFuture<Hold> take(HoldKey key, boolean write, Duration leaseTime, boolean keepAlive, Duration maxWait) {
+    CompletableFuture<Optional<Hold>> take(HoldKey key, LockPolicy policy, Duration leaseTime, boolean keepAlive,
+                                           Duration maxWait) {
         Hold[] created = new Hold[1];
         Hold hold = holds.compute(key, (k, current) -> {
             if (current != null && current.isLost()) {
@@ -74,11 +81,11 @@ final class LocalHolds {
                 current = null;
             }
             if (current == null) {
-                created[0] = new Hold(k, write, leaseTime, keepAlive);
+                created[0] = new Hold(k, policy, leaseTime, keepAlive);
                 created[0].count = 1;
                 return created[0];
             }
-            if (write && !current.write) {
+            if (policy.isWrite() && !current.policy.isWrite()) {
                 throw new IllegalStateException("owner " + k.ownerId() + " holds the read lock of '" + k.lockKey()
                         + "' and cannot upgrade it to the write lock; unlock the read lock first");
             }
@@ -88,27 +95,28 @@ final class LocalHolds {
         if (created[0] != null) {
             start(created[0], maxWait);
         }
-        return hold.acquired.thenApply(acquisition -> acquisition == null ? null : hold);
+        return hold.outcome.thenApply(outcome -> outcome instanceof LockOutcome.Acquired
+                ? Optional.of(hold) : Optional.empty());
     }
 
     private void start(Hold hold, Duration maxWait) {
-        CompletableFuture<Acquisition> attempt;
+        CompletableFuture<LockOutcome> attempt;
         try {
-            attempt = engine.acquire(hold.key.lockKey(), hold.write, hold.key.ownerId(), hold.leaseTime,
-                    hold.keepAlive, maxWait);
+            attempt = engine.acquire(LockRequest.of(hold.key.lockKey(), hold.policy, hold.key.ownerId(),
+                    hold.leaseTime, maxWait).withKeepAlive(hold.keepAlive));
         } catch (RuntimeException e) {
             holds.remove(hold.key, hold);
-            hold.acquired.completeExceptionally(e);
+            hold.outcome.completeExceptionally(e);
             return;
         }
-        attempt.whenComplete((acquisition, error) -> {
-            if (error != null || acquisition == null) {
+        attempt.whenComplete((outcome, error) -> {
+            if (error != null || !(outcome instanceof LockOutcome.Acquired)) {
                 holds.remove(hold.key, hold);
             }
             if (error != null) {
-                hold.acquired.completeExceptionally(error);
+                hold.outcome.completeExceptionally(error);
             } else {
-                hold.acquired.complete(acquisition);
+                hold.outcome.complete(outcome);
             }
         });
     }

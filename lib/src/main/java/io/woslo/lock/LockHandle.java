@@ -1,5 +1,6 @@
 package io.woslo.lock;
 
+import io.woslo.internal.LockPolicy;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
@@ -18,17 +19,17 @@ final class LockHandle implements DistributedLock {
     private final Executor callbacks;
     private final LocalHolds.HoldKey holdKey;
     private final Duration leaseTime;
-    private final boolean write;
+    private final LockPolicy policy;
     private final boolean keepAlive;
     private final Deque<LocalHolds.Hold> taken = new ArrayDeque<>();
 
-    LockHandle(LocalHolds holds, Executor callbacks, String key, long ownerId, Duration leaseTime, boolean write,
+    LockHandle(LocalHolds holds, Executor callbacks, String key, long ownerId, Duration leaseTime, LockPolicy policy,
                boolean keepAlive) {
         this.holds = holds;
         this.callbacks = callbacks;
         this.holdKey = new LocalHolds.HoldKey(key, ownerId);
         this.leaseTime = leaseTime;
-        this.write = write;
+        this.policy = policy;
         this.keepAlive = keepAlive;
     }
 
@@ -44,7 +45,7 @@ final class LockHandle implements DistributedLock {
 
     @Override
     public LockMode mode() {
-        return write ? LockMode.WRITE : LockMode.READ;
+        return policy.isWrite() ? LockMode.WRITE : LockMode.READ;
     }
 
     @Override
@@ -96,23 +97,24 @@ final class LockHandle implements DistributedLock {
      */
     private <T> CompletableFuture<T> take(Duration maxWait, Function<Boolean, T> outcome) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        holds.take(holdKey, write, leaseTime, keepAlive, maxWait).whenCompleteAsync((hold, error) -> {
+        holds.take(holdKey, policy, leaseTime, keepAlive, maxWait).whenCompleteAsync((taking, error) -> {
             if (error != null) {
                 result.completeExceptionally(RwLocks.toLockException(error));
                 return;
             }
-            if (hold != null) {
+            taking.ifPresent(hold -> {
                 synchronized (taken) {
                     taken.push(hold);
                 }
-            }
+            });
             boolean delivered;
             try {
-                delivered = result.complete(outcome.apply(hold != null));
+                delivered = result.complete(outcome.apply(taking.isPresent()));
             } catch (RuntimeException e) {
                 delivered = result.completeExceptionally(e);
             }
-            if (!delivered && hold != null) {
+            if (!delivered && taking.isPresent()) {
+                LocalHolds.Hold hold = taking.get();
                 LOG.info("the wait for '{}' by owner {} was abandoned before the lock was granted; releasing it",
                         key(), ownerId());
                 synchronized (taken) {

@@ -3,9 +3,10 @@ package io.woslo.lock;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.woslo.internal.EtcdUnavailableException;
-import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LockEngine;
+import io.woslo.internal.LockEntryValue;
+import io.woslo.internal.LockPolicy;
 import io.woslo.internal.QueueEntry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -78,7 +79,7 @@ public final class RwLocks implements AutoCloseable {
      *         {@code quota/}, the names of the quota manager's account locks
      */
     public DistributedLock readLock(String key, long ownerId, Duration leaseTime) {
-        return newHandle(key, ownerId, leaseTime, false);
+        return newHandle(key, ownerId, leaseTime, LockPolicy.READ);
     }
 
     /**
@@ -88,7 +89,7 @@ public final class RwLocks implements AutoCloseable {
      *         {@code quota/}, the names of the quota manager's account locks
      */
     public DistributedLock writeLock(String key, long ownerId, Duration leaseTime) {
-        return newHandle(key, ownerId, leaseTime, true);
+        return newHandle(key, ownerId, leaseTime, LockPolicy.WRITE);
     }
 
     /** Who holds {@code key} now, read from etcd. Account locks ({@code quota/<account>}) may be inspected too. */
@@ -113,7 +114,7 @@ public final class RwLocks implements AutoCloseable {
         callbackPool.shutdown();
     }
 
-    private DistributedLock newHandle(String key, long ownerId, Duration leaseTime, boolean write) {
+    private DistributedLock newHandle(String key, long ownerId, Duration leaseTime, LockPolicy policy) {
         KeyLayout.requireName("lock key", key);
         if (key.startsWith(RESERVED_PREFIX)) {
             throw new IllegalArgumentException("lock key '" + key + "' is refused: the prefix '" + RESERVED_PREFIX
@@ -126,7 +127,7 @@ public final class RwLocks implements AutoCloseable {
         if (leaseTime.isNegative() || leaseTime.isZero()) {
             throw new IllegalArgumentException("leaseTime must be positive, got " + leaseTime);
         }
-        return new LockHandle(holds, callbacks, key, ownerId, leaseTime, write, keepAlive);
+        return new LockHandle(holds, callbacks, key, ownerId, leaseTime, policy, keepAlive);
     }
 
     private static LockInfo toInfo(String key, List<Map.Entry<QueueEntry, ByteSequence>> queue) {
@@ -139,17 +140,9 @@ public final class RwLocks implements AutoCloseable {
             if (!holders.isEmpty() && (writeHeld || entry.getKey().write())) {
                 break;
             }
-            holders.add(ownerOf(entry.getValue()));
+            holders.add(LockEntryValue.ownerOf(entry.getValue()));
         }
         return new LockInfo(key, writeHeld ? LockMode.WRITE : LockMode.READ, holders, queue.size() - holders.size());
-    }
-
-    private static long ownerOf(ByteSequence value) {
-        try {
-            return Json.MAPPER.readTree(value.getBytes()).path("owner").asLong();
-        } catch (java.io.IOException e) {
-            return 0; // not written by WOSLO
-        }
     }
 
     static <T> CompletableFuture<T> mapFailures(CompletableFuture<T> future) {
@@ -195,7 +188,7 @@ public final class RwLocks implements AutoCloseable {
         /**
          * Opt-in: renew each held lock's lease for as long as this JVM holds it, for work longer than any fixed
          * lease. A holder that dies still loses the lock one lease time after its last renewal. Default off: the
-         * lease is never renewed, as in the original edition.
+         * lease is never renewed, so every lock ends at most one lease time after it was granted.
          */
         public Builder keepAlive(boolean keepAlive) {
             this.keepAlive = keepAlive;

@@ -22,6 +22,8 @@ import io.woslo.internal.KeyHistory;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LeasePool;
 import io.woslo.internal.LockEngine;
+import io.woslo.internal.LockEntryValue;
+import io.woslo.internal.LockPolicy;
 import io.woslo.internal.OutcomeUnknownException;
 import io.woslo.internal.TxnCombiner;
 import io.woslo.internal.VersionedCounter;
@@ -344,8 +346,7 @@ final class FastReservations {
                         LOG.warn("a reservation of account '{}' reported as failed reached etcd late; undoing it", account);
                         // Fenced by an entry that landed with it; counters refreshed since the failure already
                         // show the truth and are left alone.
-                        Acquisition landed = new Acquisition(lockKey, undoneEntries.get(0), false, leaseId, revision,
-                                null, false);
+                        Acquisition landed = Acquisition.sharedRead(lockKey, undoneEntries.get(0), leaseId, revision);
                         return manager.release(account, amounts, failedAt, landed, false, Call.unbounded(),
                                         "undo of a late reservation")
                                 .thenCompose(v -> undoOps.isEmpty()
@@ -354,7 +355,7 @@ final class FastReservations {
                                                 opTimeout, "the undo of a late reservation's records")
                                         .thenApply(r -> (Void) null))
                                 .thenCompose(v -> CompletableFuture.allOf(undoneEntries.stream()
-                                        .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
+                                        .map(e -> engine.release(Acquisition.sharedRead(lockKey, e, leaseId, revision)))
                                         .toArray(CompletableFuture[]::new)));
                     })
                     .exceptionally(e -> {
@@ -467,7 +468,7 @@ final class FastReservations {
         }
 
         Op writersCount() {
-            return Op.get(bytes(engine.writersPrefix(lockKey)), GetOption.builder().isPrefix(true).withCountOnly(true).build());
+            return Op.get(bytes(layout.lockWritersPrefix(lockKey)), GetOption.builder().isPrefix(true).withCountOnly(true).build());
         }
 
         CompletableFuture<Void> commit(List<Request> batch, Set<String> resources, View seen, Map<String, Long> limits,
@@ -505,7 +506,7 @@ final class FastReservations {
                 for (Request request : fits) {
                     String entry = entryKey(request, leaseId);
                     entries.add(entry);
-                    writes.add(Op.put(bytes(entry), LockEngine.entryValue(false,
+                    writes.add(Op.put(bytes(entry), LockEntryValue.of(LockPolicy.READ,
                             ThreadLocalRandom.current().nextLong(), leaseTime), onLease));
                 }
                 compares.add(new Cmp(bytes(layout.accountKey(account)), Cmp.Op.EQUAL,
@@ -706,7 +707,7 @@ final class FastReservations {
                                  PutOption onLease) {
             List<Op> writes = new ArrayList<>(List.of(Op.put(counterKey, Json.write(level.output()), PutOption.DEFAULT)));
             for (Request request : level.fits()) {
-                writes.add(Op.put(bytes(entries.get(request)), LockEngine.entryValue(false,
+                writes.add(Op.put(bytes(entries.get(request)), LockEntryValue.of(LockPolicy.READ,
                         ThreadLocalRandom.current().nextLong(), leaseTime), onLease));
                 if (request.attachment() != null) {
                     writes.addAll(request.attachment().writes(entries.get(request), leaseId));
@@ -827,7 +828,7 @@ final class FastReservations {
                     return CompletableFuture.<Void>completedFuture(null);
                 }
                 LOG.warn("a reservation of account '{}' reported as failed reached etcd late; undoing it", account);
-                Acquisition landed = new Acquisition(lockKey, undoneEntries.get(0), false, leaseId, revision, null, false);
+                Acquisition landed = Acquisition.sharedRead(lockKey, undoneEntries.get(0), leaseId, revision);
                 return manager.release(account, amounts, failedAt, landed, false, Call.unbounded(),
                                 "undo of a late reservation")
                         .thenCompose(done -> undoOps.isEmpty()
@@ -835,7 +836,7 @@ final class FastReservations {
                                 : Futures.bounded(kv.txn().Then(undoOps.toArray(Op[]::new)).commit(), opTimeout,
                                         "the undo of a late reservation's records").thenApply(r -> (Void) null))
                         .thenCompose(done -> CompletableFuture.allOf(undoneEntries.stream()
-                                .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
+                                .map(e -> engine.release(Acquisition.sharedRead(lockKey, e, leaseId, revision)))
                                 .toArray(CompletableFuture[]::new)));
             });
         }
@@ -843,7 +844,8 @@ final class FastReservations {
         /** The lock entry a request creates: named by its attachment, or a new name on {@code leaseId}. */
         String entryKey(Request request, long leaseId) {
             String name = request.attachment() == null ? null : request.attachment().entryName();
-            return name != null ? layout.lockPrefix(lockKey) + name : engine.newEntryKey(lockKey, false, leaseId);
+            return name != null ? layout.lockPrefix(lockKey) + name
+                    : layout.newLockEntryKey(lockKey, LockPolicy.READ, leaseId);
         }
 
         /**
@@ -943,8 +945,8 @@ final class FastReservations {
             see(counters, writers, accountRevision);
             long now = manager.nowMillis();
             for (int i = 0; i < fits.size(); i++) {
-                Acquisition lock = new Acquisition(lockKey, entries.get(i), false, leaseId, revision, null, false);
-                engine.metrics().acquired(false);
+                Acquisition lock = Acquisition.sharedRead(lockKey, entries.get(i), leaseId, revision);
+                engine.metrics().acquired(LockPolicy.READ);
                 fits.get(i).result().complete(new QuotaManager.Reserved(account, fits.get(i).wanted(), lock, now));
             }
         }

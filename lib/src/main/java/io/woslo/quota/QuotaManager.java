@@ -21,6 +21,9 @@ import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LockEngine;
+import io.woslo.internal.LockOutcome;
+import io.woslo.internal.LockPolicy;
+import io.woslo.internal.LockRequest;
 import io.woslo.internal.VersionedCounter;
 import io.woslo.lock.LockMode;
 import io.woslo.lock.LockUnavailableException;
@@ -524,8 +527,7 @@ public final class QuotaManager implements AutoCloseable {
         return moved.handle((landed, error) -> {
             if (error == null && landed) {
                 accountLocks.releasing(lock); // its loss signal counted the old lease
-                return new Acquisition(lock.lockKey(), lock.entryKey(), lock.write(), lease, lock.revision(), null,
-                        true);
+                return lock.movedTo(lease);
             }
             Futures.bounded(client.getLeaseClient().revoke(lease), operationTimeout, "a lease revoke")
                     .exceptionally(e -> null);
@@ -1297,14 +1299,15 @@ public final class QuotaManager implements AutoCloseable {
      * when it is not granted in time (the entry is gone from etcd by then).
      */
     CompletableFuture<Acquisition> lockAccount(String account, boolean write, Duration wait) {
-        CompletableFuture<Acquisition> acquired = write
+        CompletableFuture<LockOutcome> outcome = write
                 ? writeLockAccount(account, wait, System.nanoTime() + wait.toNanos())
-                : accountLocks.acquire(lockKey(account), false, newOwnerId(), lockLeaseTime, false, wait);
-        return acquired.thenApply(lock -> {
-            if (lock == null) {
-                throw busy(account, write, wait, null);
+                : accountLocks.acquire(LockRequest.of(lockKey(account), LockPolicy.READ, newOwnerId(), lockLeaseTime,
+                        wait));
+        return outcome.thenApply(result -> {
+            if (result instanceof LockOutcome.Acquired acquired) {
+                return acquired.acquisition();
             }
-            return lock;
+            throw busy(account, write, wait, null);
         });
     }
 
@@ -1321,7 +1324,7 @@ public final class QuotaManager implements AutoCloseable {
      * refresh completes); it is compared, so it never erases a newer value, and retried while the key changes under
      * it, until {@code deadline}; then the account is busy.
      */
-    private CompletableFuture<Acquisition> writeLockAccount(String account, Duration wait, long deadline) {
+    private CompletableFuture<LockOutcome> writeLockAccount(String account, Duration wait, long deadline) {
         return counters.readAccountIndex(account).thenCompose(index -> {
             ByteSequence key = bytes(layout.accountKey(account));
             Cmp unchanged = index == null
@@ -1330,17 +1333,11 @@ public final class QuotaManager implements AutoCloseable {
             Op rewrite = Op.put(key, index == null ? Json.write(Map.of("refreshedAt", 0L)) : index.getValue(),
                     PutOption.DEFAULT);
             Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
-            return accountLocks.acquire(lockKey(account), true, newOwnerId(), lockLeaseTime, false, left,
-                            new EnqueueGuard(List.of(unchanged), List.of(rewrite)))
-                    .exceptionallyCompose(error -> {
-                        if (!(Futures.unwrap(error) instanceof EnqueueGuard.ConflictException)) {
-                            return CompletableFuture.failedFuture(error);
-                        }
-                        if (System.nanoTime() < deadline) {
-                            return writeLockAccount(account, wait, deadline);
-                        }
-                        return CompletableFuture.failedFuture(busy(account, true, wait, null));
-                    });
+            return accountLocks.acquire(LockRequest.of(lockKey(account), LockPolicy.WRITE, newOwnerId(),
+                            lockLeaseTime, left).guardedBy(new EnqueueGuard(List.of(unchanged), List.of(rewrite))))
+                    .thenCompose(outcome -> outcome instanceof LockOutcome.Conflict && System.nanoTime() < deadline
+                            ? writeLockAccount(account, wait, deadline)
+                            : CompletableFuture.completedFuture(outcome));
         });
     }
 

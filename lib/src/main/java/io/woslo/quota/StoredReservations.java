@@ -23,7 +23,8 @@ import io.woslo.internal.Fence;
 import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
-import io.woslo.internal.LockEngine;
+import io.woslo.internal.LockEntryValue;
+import io.woslo.internal.LockPolicy;
 import io.woslo.internal.LockLostException;
 import io.woslo.internal.TxnCombiner;
 import java.time.Duration;
@@ -473,7 +474,8 @@ final class StoredReservations {
         Fence fence = new Fence(stored.entry(), stored.entryRevision(record), record.getLease(), false);
         CompletableFuture<TxnResponse> txn = kv.txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(record.getModRevision())), fence.compare())
-                .Then(Op.put(entry, LockEngine.entryValue(false, ThreadLocalRandom.current().nextLong(), by), onLease),
+                .Then(Op.put(entry, LockEntryValue.of(LockPolicy.READ, ThreadLocalRandom.current().nextLong(), by),
+                                onLease),
                         Op.put(key, Json.write(longer), onLease))
                 .Else(Op.get(key, GetOption.builder().withKeysOnly(true).build()), fence.read())
                 .commit();
