@@ -18,7 +18,7 @@ final class Report {
 
     Report(Results results, Map<String, Object> about) {
         this.results = results;
-        this.targets = Target.of(results);
+        this.targets = Targets.on(results);
         this.about = about;
     }
 
