@@ -1,9 +1,9 @@
 package io.woslo.fault;
 
-import io.woslo.quota.RawEtcd;
 import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.EtcdMember;
+import io.woslo.testing.RawEtcd;
 import io.woslo.testing.TestTimeouts;
 import java.time.Duration;
 import java.util.List;

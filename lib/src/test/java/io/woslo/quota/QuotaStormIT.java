@@ -3,6 +3,7 @@ package io.woslo.quota;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.woslo.testing.EtcdCluster;
+import io.woslo.testing.RawEtcd;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Instant;
