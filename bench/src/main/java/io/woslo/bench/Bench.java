@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The benchmark: every scenario side by side in one run against one etcd, at 1, 16 and 64 operations in
  * flight, each figure the median of 3 windows after a warm-up. Prints a Markdown table with each scenario's ratio
- * to {@code etcd-put} and the performance targets, and writes the same as JSON. Run it through {@code scripts/bench.sh}.
+ * to {@code etcd-put} and the performance targets, and writes the same as JSON. Run it through
+ * {@code scripts/bench.sh}.
  *
  * <p>Order: all scenarios at 1 in flight, then all at 16, then all at 64, so the figures that are compared with
  * each other are measured minutes apart at most.

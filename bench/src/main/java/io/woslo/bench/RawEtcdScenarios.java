@@ -26,7 +26,8 @@ final class RawEtcdScenarios {
 
     /** Puts of distinct keys: the ceiling every other figure is divided by. */
     static Scenario put(BenchEtcd etcd) {
-        return new Scenario(ScenarioNames.ETCD_PUT, "raw jetcd put of a distinct key (the ceiling)", false, inFlight -> {
+        return new Scenario(ScenarioNames.ETCD_PUT, "raw jetcd put of a distinct key (the ceiling)", false,
+                inFlight -> {
             String prefix = etcd.freshPrefix(ScenarioNames.ETCD_PUT);
             KV kv = etcd.shared().getKVClient();
             Operation op = seq -> kv.put(bytes(prefix + "/" + seq), VALUE).thenApply(r -> 0);

@@ -2,7 +2,6 @@ package io.woslo.fault;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.etcd.jetcd.Client;
 import io.woslo.lock.DistributedLock;
 import io.woslo.lock.RwLocks;
 import io.woslo.testing.EtcdCluster;
