@@ -9,8 +9,6 @@ import io.woslo.testing.EtcdMember;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -19,18 +17,8 @@ import org.junit.jupiter.api.Test;
  * clients, and a kept-alive lock keeps its lease through the leader change.
  */
 @WithEtcd(members = 3)
-class LeaderKillIT {
+class LeaderKillIT extends FaultItSupport {
     private static final Duration BUDGET = TestTimeouts.step();
-
-    private final String namespace = "/fault-" + UUID.randomUUID();
-    private EtcdCluster etcd;
-
-    @AfterEach
-    void everyMemberBack() {
-        if (etcd != null) {
-            Faults.restartStopped(etcd);
-        }
-    }
 
     @Test
     void aReservationStormKeepsQuotaAndLedgerWhenTheLeaderIsKilled(EtcdCluster etcd) throws Exception {
