@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The benchmark: every scenario side by side in one run against one etcd, at 1, 16 and 64 operations in
  * flight, each figure the median of 3 windows after a warm-up. Prints a Markdown table with each scenario's ratio
- * to {@code etcd-put} and the performance targets, and writes the same as JSON. Run it through {@code scripts/bench.sh}.
+ * to {@code etcd-put} and the performance targets, and writes the same as JSON. Run it through
+ * {@code scripts/bench.sh}.
  *
  * <p>Order: all scenarios at 1 in flight, then all at 16, then all at 64, so the figures that are compared with
  * each other are measured minutes apart at most.
@@ -59,7 +60,6 @@ public final class Bench {
         System.out.print(report.markdown());
         System.out.printf("%nmode %s, %.0f s in all; JSON in %s%n", options.timing().mode(), seconds, options.out());
         report.writeJson(options.out());
-        System.exit(0); // jetcd and HTTP client threads are not all daemons
     }
 
     private static List<Scenario> scenarios(BenchOptions options, BenchEtcd etcd, CoordinatorHolder coordinator) {
@@ -67,17 +67,17 @@ public final class Bench {
         List<Scenario> all = new ArrayList<>(List.of(
                 RawEtcdScenarios.put(etcd),
                 RawEtcdScenarios.casHot(etcd),
-                ReserveScenario.of(etcd, "reserve-spread", "prepareOccupyingAsync + closeAsync, 1,000 accounts, 1 resource",
-                        1000, one, 1),
-                ReserveScenario.of(etcd, "reserve-hot", "the same on ONE account", 1, one, 1),
-                ReserveScenario.of(etcd, "reserve-hot-multi", "ONE account, 3 resources per reservation", 1,
-                        List.of("CPU", "MEM", "DISK"), 1),
+                ReserveScenario.of(etcd, ScenarioNames.RESERVE_SPREAD,
+                        "prepareOccupyingAsync + closeAsync, 1,000 accounts, 1 resource", 1000, one, 1),
+                ReserveScenario.of(etcd, ScenarioNames.RESERVE_HOT, "the same on ONE account", 1, one, 1),
+                ReserveScenario.of(etcd, ScenarioNames.RESERVE_HOT_MULTI, "ONE account, 3 resources per reservation",
+                        1, List.of("CPU", "MEM", "DISK"), 1),
                 RawEtcdScenarios.leaseCycle(etcd),
-                LockScenario.of(etcd, "lock-write-contended", "write lock + unlock on one key", true),
-                LockScenario.of(etcd, "lock-read-shared", "read lock + unlock on one key", false)));
+                LockScenario.of(etcd, ScenarioNames.LOCK_WRITE_CONTENDED, "write lock + unlock on one key", true),
+                LockScenario.of(etcd, ScenarioNames.LOCK_READ_SHARED, "read lock + unlock on one key", false)));
         all.addAll(coordinator.scenarios(etcd));
-        all.add(ReserveScenario.of(etcd, "reserve-hot-3clients", "reserve-hot over 3 QuotaManagers on 3 etcd clients"
-                + " (one JVM)", 1, one, 3));
+        all.add(ReserveScenario.of(etcd, ScenarioNames.RESERVE_HOT_3CLIENTS,
+                "reserve-hot over 3 QuotaManagers on 3 etcd clients (one JVM)", 1, one, 3));
         return all.stream().filter(s -> options.wants(s.name())).toList();
     }
 
@@ -88,10 +88,10 @@ public final class Bench {
      * of load and about 4.5 ms only after some 25 s.
      */
     private static void warmUp(CellRunner runner, List<Scenario> scenarios, Timing timing) throws Exception {
-        List<Scenario> chosen = scenarios.stream().filter(s -> List.of("etcd-put", "reserve-hot", "lock-read-shared")
-                .contains(s.name())).toList();
+        List<Scenario> chosen = scenarios.stream().filter(s -> ScenarioNames.WARM_UP.contains(s.name())).toList();
         run(runner, chosen, timing.globalWarmUp());
-        run(runner, scenarios.stream().filter(s -> s.name().startsWith("http-")).toList(), timing.coordinatorWarmUp());
+        run(runner, scenarios.stream().filter(s -> ScenarioNames.isHttp(s.name())).toList(),
+                timing.coordinatorWarmUp());
     }
 
     private static void run(CellRunner runner, List<Scenario> chosen, Duration total) throws Exception {

@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * housekeeping between phases (compaction, deleting a phase's keys), all outside the timed windows.
  */
 final class BenchEtcd implements AutoCloseable {
-    private static final long HOUSEKEEPING_TIMEOUT_SECONDS = 30;
+    static final long HOUSEKEEPING_TIMEOUT_SECONDS = 30;
 
     private final List<String> endpoints;
     private final Client shared;

@@ -1,7 +1,8 @@
 package io.woslo.bench;
 
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * One scenario at one in-flight level: each figure is the median over the repetitions (taken figure by figure).
@@ -17,26 +18,29 @@ record CellResult(String scenario, int inFlight, double opsPerSecond, double p50
                   Double retriesPerOp, double cpuMillisPerOp, double coresBusy, long errors, String firstError,
                   List<Repetition> repetitions) {
 
+    private static final double P50 = 0.50;
+    private static final double P99 = 0.99;
+
     /** One measured window. */
     record Repetition(double opsPerSecond, double p50Millis, double p99Millis, long succeeded, long errors,
                       double retriesPerOp, double cpuMillisPerOp, double coresBusy, boolean drained) {
         static Repetition of(ClosedLoop.Result r, long cpuNanos) {
             long[] sorted = r.sortedLatencyNanos();
-            return new Repetition(r.opsPerSecond(), LatencyRecorder.percentileMillis(sorted, 0.50),
-                    LatencyRecorder.percentileMillis(sorted, 0.99), r.succeeded(), r.errors(),
-                    r.succeeded() == 0 ? Double.NaN : (double) r.retries() / r.succeeded(),
-                    r.succeeded() == 0 || cpuNanos <= 0 ? Double.NaN : cpuNanos / 1e6 / r.succeeded(),
-                    cpuNanos <= 0 ? Double.NaN : cpuNanos / 1e9 / r.windowSeconds(), r.drained());
+            return new Repetition(r.opsPerSecond(), Statistics.percentileMillis(sorted, P50),
+                    Statistics.percentileMillis(sorted, P99), r.succeeded(), r.errors(),
+                    Statistics.retriesPerOp(r.retries(), r.succeeded()),
+                    Statistics.cpuMillisPerOp(cpuNanos, r.succeeded()),
+                    Statistics.coresBusy(cpuNanos, r.windowSeconds()), r.drained());
         }
     }
 
     static CellResult of(Scenario scenario, int inFlight, List<ClosedLoop.Result> results, List<Long> cpuNanos) {
-        List<Repetition> reps = new java.util.ArrayList<>();
+        List<Repetition> reps = new ArrayList<>();
         for (int i = 0; i < results.size(); i++) {
             reps.add(Repetition.of(results.get(i), cpuNanos.get(i)));
         }
         long errors = results.stream().mapToLong(ClosedLoop.Result::errors).sum();
-        String firstError = results.stream().map(ClosedLoop.Result::firstError).filter(e -> e != null)
+        String firstError = results.stream().map(ClosedLoop.Result::firstError).filter(Objects::nonNull)
                 .findFirst().orElse(null);
         return new CellResult(scenario.name(), inFlight,
                 median(reps.stream().mapToDouble(Repetition::opsPerSecond).toArray()),
@@ -54,13 +58,7 @@ record CellResult(String scenario, int inFlight, double opsPerSecond, double p50
                 Double.NaN, 0, why, List.of());
     }
 
-    /** The median of the values that are numbers; NaN when none is. */
-    static double median(double[] values) {
-        double[] numbers = Arrays.stream(values).filter(v -> !Double.isNaN(v)).sorted().toArray();
-        if (numbers.length == 0) {
-            return Double.NaN;
-        }
-        int mid = numbers.length / 2;
-        return numbers.length % 2 == 1 ? numbers[mid] : (numbers[mid - 1] + numbers[mid]) / 2;
+    private static double median(double[] values) {
+        return Statistics.median(values);
     }
 }

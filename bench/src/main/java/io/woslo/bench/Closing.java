@@ -1,5 +1,6 @@
 package io.woslo.bench;
 
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,6 +19,13 @@ final class Closing {
             resource.close();
         } catch (Exception e) {
             LOG.warn("closing {} failed: {}", resource.getClass().getSimpleName(), e.toString());
+        }
+    }
+
+    /** Closes {@code resources} last to first, each {@link #quietly}. */
+    static void inReverse(List<? extends AutoCloseable> resources) {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            quietly(resources.get(i));
         }
     }
 }

@@ -8,12 +8,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The coordinator child processes (all on one namespace) when a jar was given and they started, with the HTTP
  * clients that talk to them; otherwise the http-* scenarios are left out. Two coordinators are started only when
- * {@value #HOT_TWO} is wanted.
+ * {@value ScenarioNames#HTTP_RESERVE_HOT_2COORDINATORS} is wanted.
  */
 final class CoordinatorHolder implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CoordinatorHolder.class);
-    static final String SPREAD = "http-reserve";
-    static final String HOT_TWO = "http-reserve-hot-2coordinators";
 
     private final List<CoordinatorProcess> processes;
     private final HttpClients http;
@@ -26,8 +24,8 @@ final class CoordinatorHolder implements AutoCloseable {
     }
 
     static CoordinatorHolder start(BenchOptions options, BenchEtcd etcd) throws InterruptedException {
-        boolean spread = options.wants(SPREAD);
-        int count = options.wants(HOT_TWO) ? 2 : spread ? 1 : 0;
+        boolean spread = options.wants(ScenarioNames.HTTP_RESERVE);
+        int count = options.wants(ScenarioNames.HTTP_RESERVE_HOT_2COORDINATORS) ? 2 : spread ? 1 : 0;
         if (count == 0) {
             return new CoordinatorHolder(List.of(), false);
         }
@@ -35,7 +33,7 @@ final class CoordinatorHolder implements AutoCloseable {
             LOG.warn("no --coordinator-jar: the http-* scenarios are left out");
             return new CoordinatorHolder(List.of(), false);
         }
-        String namespace = etcd.freshPrefix("http-reserve");
+        String namespace = etcd.freshPrefix(ScenarioNames.HTTP_RESERVE);
         List<CoordinatorProcess> started = new ArrayList<>();
         try {
             for (int i = 0; i < count; i++) {

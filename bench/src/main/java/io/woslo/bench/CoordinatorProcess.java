@@ -97,7 +97,8 @@ final class CoordinatorProcess implements AutoCloseable {
 
     private void awaitHealthy() throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        HttpRequest health = HttpRequest.newBuilder(URI.create(baseUrl + "/health")).timeout(Duration.ofSeconds(2)).build();
+        HttpRequest health = HttpRequest.newBuilder(URI.create(baseUrl + "/health")).timeout(Duration.ofSeconds(2))
+                .build();
         long giveUpAt = System.nanoTime() + START_LIMIT.toNanos();
         while (System.nanoTime() < giveUpAt) {
             if (!process.isAlive()) {

@@ -28,14 +28,15 @@ final class HttpReserveScenario {
 
     /** {@code http-reserve}: one coordinator, 1,000 accounts, like {@code reserve-spread}. */
     static Scenario spread(BenchEtcd etcd, HttpClients http, List<CoordinatorProcess> coordinators) {
-        return of(etcd, http, coordinators.subList(0, 1), "http-reserve", "POST /v1/reservations + POST .../finally"
-                + " through the coordinator jar, 1,000 accounts, Vert.x HTTP/1.1 keep-alive client", 1000);
+        return of(etcd, http, coordinators.subList(0, 1), ScenarioNames.HTTP_RESERVE,
+                "POST /v1/reservations + POST .../finally through the coordinator jar, 1,000 accounts,"
+                        + " Vert.x HTTP/1.1 keep-alive client", 1000);
     }
 
     /** {@code http-reserve-hot-2coordinators}: ONE account, two coordinator processes on the same namespace. */
     static Scenario hotOverTwo(BenchEtcd etcd, HttpClients http, List<CoordinatorProcess> coordinators) {
-        return of(etcd, http, coordinators.subList(0, 2), "http-reserve-hot-2coordinators", "the same on ONE account"
-                + " through 2 coordinator processes (create on one, finally on the other)", 1);
+        return of(etcd, http, coordinators.subList(0, 2), ScenarioNames.HTTP_RESERVE_HOT_2COORDINATORS,
+                "the same on ONE account through 2 coordinator processes (create on one, finally on the other)", 1);
     }
 
     private static Scenario of(BenchEtcd etcd, HttpClients http, List<CoordinatorProcess> coordinators, String name,

@@ -23,7 +23,9 @@ final class LockScenario {
             AtomicLong owners = new AtomicLong();
             Operation op = seq -> {
                 long owner = owners.incrementAndGet();
-                DistributedLock lock = write ? locks.writeLock(KEY, owner, LEASE_TIME) : locks.readLock(KEY, owner, LEASE_TIME);
+                DistributedLock lock = write
+                        ? locks.writeLock(KEY, owner, LEASE_TIME)
+                        : locks.readLock(KEY, owner, LEASE_TIME);
                 return lock.lockAsync().thenCompose(v -> lock.unlockAsync()).thenApply(v -> 0);
             };
             return Workload.of(op, () -> etcd.deletePrefix(namespace), locks);

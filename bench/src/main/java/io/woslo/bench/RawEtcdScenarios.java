@@ -13,6 +13,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /** The baselines: what etcd does through jetcd without WOSLO. */
 final class RawEtcdScenarios {
@@ -25,8 +26,9 @@ final class RawEtcdScenarios {
 
     /** Puts of distinct keys: the ceiling every other figure is divided by. */
     static Scenario put(BenchEtcd etcd) {
-        return new Scenario("etcd-put", "raw jetcd put of a distinct key (the ceiling)", false, inFlight -> {
-            String prefix = etcd.freshPrefix("etcd-put");
+        return new Scenario(ScenarioNames.ETCD_PUT, "raw jetcd put of a distinct key (the ceiling)", false,
+                inFlight -> {
+            String prefix = etcd.freshPrefix(ScenarioNames.ETCD_PUT);
             KV kv = etcd.shared().getKVClient();
             Operation op = seq -> kv.put(bytes(prefix + "/" + seq), VALUE).thenApply(r -> 0);
             return Workload.of(op, () -> etcd.deletePrefix(prefix));
@@ -39,9 +41,9 @@ final class RawEtcdScenarios {
      * no waiting). The floor under {@code lock-*}.
      */
     static Scenario leaseCycle(BenchEtcd etcd) {
-        return new Scenario("etcd-lease-cycle", "raw lease grant + put on it + revoke (the floor of one lock acquisition)",
-                false, inFlight -> {
-            String prefix = etcd.freshPrefix("etcd-lease-cycle");
+        return new Scenario(ScenarioNames.ETCD_LEASE_CYCLE,
+                "raw lease grant + put on it + revoke (the floor of one lock acquisition)", false, inFlight -> {
+            String prefix = etcd.freshPrefix(ScenarioNames.ETCD_LEASE_CYCLE);
             io.etcd.jetcd.Lease leases = etcd.shared().getLeaseClient();
             KV kv = etcd.shared().getKVClient();
             Operation op = seq -> leases.grant(30).thenCompose(grant -> kv
@@ -54,12 +56,12 @@ final class RawEtcdScenarios {
 
     /** Compare-and-swap increments of one key: read, transaction comparing the mod revision, retry on failure. */
     static Scenario casHot(BenchEtcd etcd) {
-        return new Scenario("etcd-cas-hot", "raw compare-and-swap increment of ONE key, retried at once on conflict",
-                true, inFlight -> {
-            String prefix = etcd.freshPrefix("etcd-cas-hot");
+        return new Scenario(ScenarioNames.ETCD_CAS_HOT,
+                "raw compare-and-swap increment of ONE key, retried at once on conflict", true, inFlight -> {
+            String prefix = etcd.freshPrefix(ScenarioNames.ETCD_CAS_HOT);
             ByteSequence key = bytes(prefix + "/counter");
             KV kv = etcd.shared().getKVClient();
-            kv.put(key, bytes("0")).get();
+            kv.put(key, bytes("0")).get(BenchEtcd.HOUSEKEEPING_TIMEOUT_SECONDS, TimeUnit.SECONDS);
             Operation op = seq -> kv.get(key).thenCompose(read -> increment(kv, key, only(read), 0,
                     System.nanoTime() + CAS_GIVE_UP_NANOS));
             return Workload.of(op, () -> etcd.deletePrefix(prefix));

@@ -18,7 +18,7 @@ final class Report {
 
     Report(Results results, Map<String, Object> about) {
         this.results = results;
-        this.targets = Target.of(results);
+        this.targets = Targets.on(results);
         this.about = about;
     }
 
@@ -31,7 +31,7 @@ final class Report {
             out.append("| ").append(c.scenario())
                     .append(" | ").append(c.inFlight())
                     .append(" | ").append(number(c.opsPerSecond(), "%,.0f"))
-                    .append(" | ").append(number(results.throughputRatio(c.scenario(), Results.CEILING, c.inFlight()), "%.2f"))
+                    .append(" | ").append(number(ratioToCeiling(c), "%.2f"))
                     .append(" | ").append(number(c.p50Millis(), "%.2f"))
                     .append(" | ").append(number(c.p99Millis(), "%.2f"))
                     .append(" | ").append(c.retriesPerOp() == null ? "n/a" : number(c.retriesPerOp(), "%.2f"))
@@ -43,13 +43,15 @@ final class Report {
         out.append("\n| target | required | measured | verdict |\n|---|---:|---:|---|\n");
         for (Target t : targets) {
             out.append("| ").append(t.goal()).append(" | ").append(t.requirement())
-                    .append(" | ").append(number(t.measured(), "%.2f")).append(" | ").append(t.verdict()).append(" |\n");
+                    .append(" | ").append(number(t.measured(), "%.2f")).append(" | ").append(t.verdict())
+                    .append(" |\n");
         }
         List<CellResult> failing = results.cells().stream().filter(c -> c.firstError() != null).toList();
         if (!failing.isEmpty()) {
             out.append("\nFailures:\n");
             failing.forEach(c -> out.append("- ").append(c.scenario()).append(" at ").append(c.inFlight())
-                    .append(" in flight: ").append(c.errors()).append(" failed, first: ").append(c.firstError()).append('\n'));
+                    .append(" in flight: ").append(c.errors()).append(" failed, first: ").append(c.firstError())
+                    .append('\n'));
         }
         return out.toString();
     }
@@ -77,7 +79,7 @@ final class Report {
         m.put("scenario", c.scenario());
         m.put("inFlight", c.inFlight());
         m.put("opsPerSecond", finite(c.opsPerSecond()));
-        m.put("ratioToEtcdPut", finite(results.throughputRatio(c.scenario(), Results.CEILING, c.inFlight())));
+        m.put("ratioToEtcdPut", finite(ratioToCeiling(c)));
         m.put("p50Millis", finite(c.p50Millis()));
         m.put("p99Millis", finite(c.p99Millis()));
         m.put("retriesPerOp", c.retriesPerOp() == null ? "n/a" : finite(c.retriesPerOp()));
@@ -94,6 +96,11 @@ final class Report {
             return rep;
         }).toList());
         return m;
+    }
+
+    /** The cell's throughput over {@code etcd-put}'s at the same in-flight level. */
+    private double ratioToCeiling(CellResult c) {
+        return results.throughputRatio(c.scenario(), Results.CEILING, c.inFlight());
     }
 
     private static Object finite(double value) {

@@ -32,30 +32,49 @@ final class ReserveScenario {
             String namespace = etcd.freshPrefix(name + "-" + inFlight);
             List<AutoCloseable> resourcesToClose = new ArrayList<>(); // closed last to first
             resourcesToClose.add(() -> etcd.deletePrefix(namespace));
-            List<QuotaManager> managers = new ArrayList<>();
-            for (int i = 0; i < clients; i++) {
-                Client client = i == 0 ? etcd.shared() : etcd.newClient();
-                if (i > 0) {
-                    resourcesToClose.add(client);
-                }
-                QuotaManager manager = manager(client, namespace, resources);
-                resourcesToClose.add(manager);
-                managers.add(manager);
+            try {
+                List<QuotaManager> managers = managers(etcd, namespace, resources, clients, resourcesToClose);
+                List<String> names = Accounts.named("acct-", accounts);
+                Accounts.load(managers.get(0), names);
+                return Workload.of(operation(managers, names, requirement),
+                        resourcesToClose.toArray(AutoCloseable[]::new));
+            } catch (Exception | Error e) {
+                Closing.inReverse(resourcesToClose); // a set-up that failed leaves no client or manager running
+                throw e;
             }
-            List<String> names = Accounts.named("acct-", accounts);
-            Accounts.load(managers.get(0), names);
-            // Each operation reports the managers' conflicts counted since the last one reported: the sum over a
-            // window is exact, the attribution to single operations is not (nor needs to be).
-            AtomicLong reported = new AtomicLong();
-            Operation op = seq -> managers.get((int) (seq % clients))
-                    .prepareOccupyingAsync(names.get((int) (seq % accounts)), requirement)
-                    .thenCompose(reservation -> reservation.closeAsync())
-                    .thenApply(v -> {
-                        long now = managers.stream().mapToLong(QuotaManager::conflictCount).sum();
-                        return (int) Math.max(0, now - reported.getAndSet(now));
-                    });
-            return Workload.of(op, resourcesToClose.toArray(AutoCloseable[]::new));
         });
+    }
+
+    /** {@code clients} managers, the first on the shared client; each is added to {@code toClose} as it is made. */
+    private static List<QuotaManager> managers(BenchEtcd etcd, String namespace, List<String> resources, int clients,
+                                               List<AutoCloseable> toClose) {
+        List<QuotaManager> managers = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            Client client = i == 0 ? etcd.shared() : etcd.newClient();
+            if (i > 0) {
+                toClose.add(client);
+            }
+            QuotaManager manager = manager(client, namespace, resources);
+            toClose.add(manager);
+            managers.add(manager);
+        }
+        return managers;
+    }
+
+    /**
+     * Reserve and close, round robin over the managers and accounts. Each operation reports the managers' conflicts
+     * counted since the last one reported: the sum over a window is exact, the attribution to single operations is
+     * not (nor needs to be).
+     */
+    private static Operation operation(List<QuotaManager> managers, List<String> names, Map<String, Long> requirement) {
+        AtomicLong reported = new AtomicLong();
+        return seq -> managers.get((int) (seq % managers.size()))
+                .prepareOccupyingAsync(names.get((int) (seq % names.size())), requirement)
+                .thenCompose(reservation -> reservation.closeAsync())
+                .thenApply(v -> {
+                    long now = managers.stream().mapToLong(QuotaManager::conflictCount).sum();
+                    return (int) Math.max(0, now - reported.getAndSet(now));
+                });
     }
 
     static QuotaManager manager(Client client, String namespace, List<String> resources) {

@@ -11,8 +11,8 @@ record Timing(String mode, Duration globalWarmUp, Duration coordinatorWarmUp, Du
               int repetitions, long maxOpsPerWindow, Duration drainLimit) {
 
     /** Under 2 minutes in all. */
-    static final Timing QUICK = new Timing("quick", Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofMillis(200),
-            Duration.ofMillis(600), 3, 2_000_000, Duration.ofSeconds(12));
+    static final Timing QUICK = new Timing("quick", Duration.ofSeconds(5), Duration.ofSeconds(10),
+            Duration.ofMillis(200), Duration.ofMillis(600), 3, 2_000_000, Duration.ofSeconds(12));
 
     /** Under 10 minutes in all. */
     static final Timing FULL = new Timing("full", Duration.ofSeconds(15), Duration.ofSeconds(20), Duration.ofSeconds(1),

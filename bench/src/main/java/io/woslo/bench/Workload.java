@@ -1,5 +1,6 @@
 package io.woslo.bench;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /** A scenario made ready for one in-flight level: its operation plus whatever must be closed afterwards. */
@@ -17,9 +18,7 @@ interface Workload extends Operation, AutoCloseable {
 
             @Override
             public void close() {
-                for (int i = resources.length - 1; i >= 0; i--) {
-                    Closing.quietly(resources[i]);
-                }
+                Closing.inReverse(List.of(resources));
             }
         };
     }

@@ -86,16 +86,6 @@ class EtcdAuthIT {
     }
 
     private Path config(String user, String password) throws IOException {
-        return Files.writeString(dir.resolve("c.yaml"), """
-                http: { host: 127.0.0.1, port: 0 }
-                etcd:
-                  endpoints: ["%s"]
-                  namespace: %s
-                  %s
-                  %s
-                quota:
-                  operationTimeout: 20s
-                  resources: { CPUA: { source: static, used: 10, quota: 20 } }
-                """.formatted(etcd.endpoint(), namespace, user, password));
+        return etcd.coordinatorConfig(dir, namespace, user, password);
     }
 }

@@ -118,15 +118,6 @@ class EtcdTlsIT {
     }
 
     private Path config(String namespace, String etcdSettings) throws IOException {
-        return Files.writeString(dir.resolve("c.yaml"), """
-                http: { host: 127.0.0.1, port: 0 }
-                etcd:
-                  endpoints: ["%s"]
-                  namespace: %s
-                  %s
-                quota:
-                  operationTimeout: 20s
-                  resources: { CPUA: { source: static, used: 10, quota: 20 } }
-                """.formatted(etcd.endpoint(), namespace, etcdSettings));
+        return etcd.coordinatorConfig(dir, namespace, etcdSettings);
     }
 }

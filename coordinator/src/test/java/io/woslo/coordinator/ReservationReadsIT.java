@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.etcd.jetcd.ByteSequence;
-import io.etcd.jetcd.Client;
 import io.etcd.jetcd.options.GetOption;
-import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.util.ArrayList;
@@ -16,8 +14,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -29,22 +25,9 @@ import org.junit.jupiter.api.TestInstance;
  */
 @WithEtcd
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ReservationReadsIT {
-    private final String namespace = TestCoordinators.freshNamespace("reads");
-    private Coordinator coordinator;
-    private Http http;
-    private Client raw;
-
-    @BeforeAll
-    void start(EtcdCluster etcd, Client client) {
-        coordinator = TestCoordinators.start(etcd, namespace, null, TestCoordinators.SEED_RESOURCES);
-        http = new Http(coordinator.baseUrl());
-        raw = client;
-    }
-
-    @AfterAll
-    void stop() {
-        coordinator.close();
+class ReservationReadsIT extends SeedCoordinatorSupport {
+    ReservationReadsIT() {
+        super("reads");
     }
 
     @Test

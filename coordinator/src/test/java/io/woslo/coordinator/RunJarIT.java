@@ -2,6 +2,7 @@ package io.woslo.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.woslo.testing.Await;
 import io.woslo.testing.TestTimeouts;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -15,7 +16,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RunJarIT {
     private static final Path JAR = Path.of("target/woslo-coordinator.jar").toAbsolutePath();
     private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    private static final Duration HEALTH_POLL = Duration.ofMillis(200);
 
     @TempDir
     Path workDir;
@@ -151,20 +155,25 @@ class RunJarIT {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(1)).build();
         HttpRequest health = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health"))
                 .timeout(Duration.ofSeconds(2)).build();
-        long deadline = System.nanoTime() + TestTimeouts.scaled(Duration.ofSeconds(60)).toNanos();
-        int status = -1;
-        while (System.nanoTime() < deadline && process.isAlive()) {
-            try {
-                status = client.send(health, HttpResponse.BodyHandlers.discarding()).statusCode();
-                if (status == 200) {
-                    return status;
-                }
-            } catch (IOException notYet) {
-                status = -1;
+        AtomicInteger status = new AtomicInteger(-1);
+        Await.poll(TestTimeouts.scaled(Duration.ofSeconds(60)), HEALTH_POLL, HEALTH_POLL, () -> {
+            if (!process.isAlive()) {
+                return Optional.of(false);
             }
-            process.waitFor(200, TimeUnit.MILLISECONDS); // bounded polling; returns early if the process dies
+            try {
+                status.set(client.send(health, HttpResponse.BodyHandlers.discarding()).statusCode());
+            } catch (IOException notYet) {
+                status.set(-1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return Optional.of(false);
+            }
+            return status.get() == 200 ? Optional.of(true) : Optional.empty();
+        });
+        if (Thread.interrupted()) {
+            throw new InterruptedException("while waiting for GET /health");
         }
-        return status;
+        return status.get();
     }
 
     static int freePort() throws IOException {

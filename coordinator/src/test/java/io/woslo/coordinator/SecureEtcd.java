@@ -72,6 +72,27 @@ final class SecureEtcd implements AutoCloseable {
         return (tlsFlags.isEmpty() ? "http" : "https") + "://127.0.0.1:" + port;
     }
 
+    /**
+     * Writes {@code dir/c.yaml}: a coordinator on a port of the system's choosing against this etcd, on
+     * {@code namespace}, with {@code etcdSettings} as further lines of its etcd section (user, password, tls), and a
+     * static resource CPUA (used 10, quota 20).
+     */
+    Path coordinatorConfig(Path dir, String namespace, String... etcdSettings) throws IOException {
+        StringBuilder settings = new StringBuilder();
+        for (String line : etcdSettings) {
+            settings.append("  ").append(line).append('\n');
+        }
+        return Files.writeString(dir.resolve("c.yaml"), """
+                http: { host: 127.0.0.1, port: 0 }
+                etcd:
+                  endpoints: ["%s"]
+                  namespace: %s
+                %squota:
+                  operationTimeout: 20s
+                  resources: { CPUA: { source: static, used: 10, quota: 20 } }
+                """.formatted(endpoint(), namespace, settings));
+    }
+
     /** Polls etcdctl's health check (a process start has no event to wait on) within the etcd start bound. */
     private SecureEtcd awaitReady() {
         try {

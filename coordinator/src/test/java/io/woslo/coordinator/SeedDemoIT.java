@@ -3,35 +3,18 @@ package io.woslo.coordinator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.etcd.jetcd.Client;
-import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.WithEtcd;
 import java.util.HashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /** The seed's demo (CPUA..CPUD with fixed figures) driven over HTTP against a real etcd. */
 @WithEtcd
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SeedDemoIT {
-    private final String namespace = TestCoordinators.freshNamespace("seed");
-    private Coordinator coordinator;
-    private Http http;
-    private Client raw;
-
-    @BeforeAll
-    void start(EtcdCluster etcd, Client client) {
-        coordinator = TestCoordinators.start(etcd, namespace, null, TestCoordinators.SEED_RESOURCES);
-        http = new Http(coordinator.baseUrl());
-        raw = client;
-    }
-
-    @AfterAll
-    void stop() {
-        coordinator.close();
+class SeedDemoIT extends SeedCoordinatorSupport {
+    SeedDemoIT() {
+        super("seed");
     }
 
     @Test

@@ -9,21 +9,19 @@ import io.woslo.lock.LockUnavailableException;
 import io.woslo.lock.RwLocks;
 import io.woslo.quota.QuotaManager;
 import io.woslo.quota.QuotaUnavailableException;
-import io.woslo.quota.RawEtcd;
 import io.woslo.quota.Reservation;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.EtcdMember;
+import io.woslo.testing.RawEtcd;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -33,21 +31,11 @@ import org.junit.jupiter.api.function.Executable;
  * leases ran out are free).
  */
 @WithEtcd(members = 3)
-class ClusterOutageIT {
+class ClusterOutageIT extends FaultItSupport {
     private static final Duration BUDGET = TestTimeouts.step().multipliedBy(2);
     /** A call while etcd is unreachable fails within the operation timeout plus this. */
     private static final Duration FAIL_FAST_SLACK = TestTimeouts.scaled(Duration.ofSeconds(2));
     private static final Map<String, Long> ONE_CPU = Map.of("CPU", 1L);
-
-    private final String namespace = "/fault-" + UUID.randomUUID();
-    private EtcdCluster etcd;
-
-    @AfterEach
-    void everyMemberBack() {
-        if (etcd != null) {
-            Faults.restartStopped(etcd);
-        }
-    }
 
     @Test
     void reservationsAndLocksGoOnWhileOneMemberIsStoppedAndAfterItRestarts(EtcdCluster etcd) throws Exception {

@@ -1,9 +1,9 @@
 package io.woslo.fault;
 
-import io.woslo.quota.RawEtcd;
 import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.EtcdMember;
+import io.woslo.testing.RawEtcd;
 import io.woslo.testing.TestTimeouts;
 import java.time.Duration;
 import java.util.List;
@@ -24,6 +24,8 @@ public final class Faults {
     static final Duration RECOVERY_BOUND = TestTimeouts.scaled(Duration.ofSeconds(10));
     /** Room past a lease's end for etcd's expiry check (every 500 ms) and the hand-over. */
     static final Duration LEASE_EXPIRY_MARGIN = TestTimeouts.scaled(Duration.ofSeconds(3));
+    /** Pacing of retries against a recovering cluster. */
+    private static final Duration RETRY_PACE = Duration.ofMillis(50);
 
     private Faults() {
     }
@@ -79,28 +81,14 @@ public final class Faults {
      */
     static <T> Timed<T> eventually(String what, Duration bound, java.util.function.Supplier<T> call) {
         long started = System.nanoTime();
-        long deadline = started + bound.toNanos();
-        while (true) {
-            try {
-                T value = call.get();
-                return new Timed<>(value, Duration.ofNanos(System.nanoTime() - started));
-            } catch (io.woslo.quota.QuotaUnavailableException | io.woslo.quota.QuotaBusyException
-                     | io.woslo.lock.LockUnavailableException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError(what + " did not succeed within " + bound, e);
-                }
-                pause();
-            }
-        }
+        T value = Await.retrying(what, bound, RETRY_PACE, Faults::unavailable, call::get);
+        return new Timed<>(value, Duration.ofNanos(System.nanoTime() - started));
     }
 
-    private static void pause() {
-        try {
-            Thread.sleep(50); // pacing of retries against a recovering cluster
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
+    /** A failure a recovering cluster may give before it answers again. */
+    private static boolean unavailable(Exception e) {
+        return e instanceof io.woslo.quota.QuotaUnavailableException || e instanceof io.woslo.quota.QuotaBusyException
+                || e instanceof io.woslo.lock.LockUnavailableException;
     }
 
     /** A log line of a fault test, on the test's output. */

@@ -2,7 +2,6 @@ package io.woslo.fault;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.etcd.jetcd.Client;
 import io.woslo.lock.DistributedLock;
 import io.woslo.lock.RwLocks;
 import io.woslo.testing.EtcdCluster;
@@ -10,8 +9,6 @@ import io.woslo.testing.EtcdMember;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;
-import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,18 +17,8 @@ import org.junit.jupiter.api.Test;
  * clients, and a kept-alive lock keeps its lease through the leader change.
  */
 @WithEtcd(members = 3)
-class LeaderKillIT {
+class LeaderKillIT extends FaultItSupport {
     private static final Duration BUDGET = TestTimeouts.step();
-
-    private final String namespace = "/fault-" + UUID.randomUUID();
-    private EtcdCluster etcd;
-
-    @AfterEach
-    void everyMemberBack() {
-        if (etcd != null) {
-            Faults.restartStopped(etcd);
-        }
-    }
 
     @Test
     void aReservationStormKeepsQuotaAndLedgerWhenTheLeaderIsKilled(EtcdCluster etcd) throws Exception {

@@ -1,5 +1,6 @@
 package io.woslo.fault;
 
+import io.woslo.quota.UsedQuotaHandler;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,6 +24,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #lowerBound} is a figure that never exceeds the real counter when the library is right: successful
  * reservations are added after they return, releases are subtracted before they are sent. Its peak is the ledger's
  * side of "never over quota".
+ *
+ * <p>The units kept and not yet deleted ({@link #committed}) are what a service would have committed in its own
+ * system of record; {@link #sourceOfTruth} reports them as "used" to the quota manager, so a refresh writes them to
+ * the counter.
  */
 final class QuotaLedger {
     private final Map<String, Long> start = new ConcurrentHashMap<>();
@@ -31,6 +36,7 @@ final class QuotaLedger {
     private final Map<String, AtomicLong> lowerBoundPeak = new ConcurrentHashMap<>();
     /** Units kept by reservations that are not yet cleaned: what a deletion may give back. */
     private final Map<String, AtomicLong> committed = new ConcurrentHashMap<>();
+    private final Map<String, AtomicLong> committedPeak = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Unknown> unknown = new ConcurrentLinkedQueue<>();
 
     /** A call whose outcome is unknown: what it would have changed, by counter. */
@@ -67,7 +73,11 @@ final class QuotaLedger {
 
     /** A reservation is kept (closed without rollback): its units may be cleaned later. */
     void kept(String account, Map<String, Long> amounts) {
-        amounts.forEach((resource, amount) -> committed(counter(account, resource)).addAndGet(amount));
+        amounts.forEach((resource, amount) -> {
+            String c = counter(account, resource);
+            long now = committed(c).addAndGet(amount);
+            committedPeak.computeIfAbsent(c, k -> new AtomicLong()).accumulateAndGet(now, Math::max);
+        });
     }
 
     /** A release (rollback or clean) is about to be sent: lowers the lower bound first, as promised above. */
@@ -106,6 +116,32 @@ final class QuotaLedger {
 
     long known(String counter, boolean withStart) {
         return (withStart ? startOf(counter) : 0) + known(counter).get();
+    }
+
+    /** The kept units of {@code account/resource} that no deletion took yet. */
+    long committed(String account, String resource) {
+        return committed(counter(account, resource)).get();
+    }
+
+    /** The most units {@code account/resource} ever had kept at once. */
+    long committedPeak(String account, String resource) {
+        AtomicLong peak = committedPeak.get(counter(account, resource));
+        return peak == null ? 0 : peak.get();
+    }
+
+    /** A handler for {@code resource} that reports the committed units as used, and {@code quota}. */
+    UsedQuotaHandler sourceOfTruth(String resource, long quota) {
+        return new UsedQuotaHandler() {
+            @Override
+            public long queryUsed(String account) {
+                return committed(account, resource);
+            }
+
+            @Override
+            public long queryQuota(String account) {
+                return quota;
+            }
+        };
     }
 
     long lowerBoundPeak(String counter) {

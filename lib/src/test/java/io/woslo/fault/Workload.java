@@ -77,6 +77,25 @@ abstract class Workload implements AutoCloseable {
         pool.shutdown();
     }
 
+    /**
+     * Waits until every thread has run out of its operation or time budget, at most {@code bound}, without asking
+     * them to stop; false when one was still running at the bound.
+     */
+    final boolean awaitFinished(Duration bound) throws InterruptedException {
+        long deadline = System.nanoTime() + bound.toNanos();
+        for (Future<?> worker : workers) {
+            try {
+                worker.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                return false;
+            } catch (java.util.concurrent.ExecutionException e) {
+                unexpected.add(e.getCause());
+            }
+        }
+        pool.shutdown();
+        return true;
+    }
+
     @Override
     public void close() {
         stopping = true;

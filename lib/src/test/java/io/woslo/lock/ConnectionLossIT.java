@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.etcd.jetcd.Client;
+import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
@@ -59,16 +60,10 @@ class ConnectionLossIT extends LockItSupport {
      * Retried within the step bound; every attempt is itself bounded by the operation timeout.
      */
     private static void lockOnceEtcdAnswersAgain(DistributedLock lock) {
-        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
-        while (true) {
-            try {
-                lock.lock();
-                return;
-            } catch (LockUnavailableException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("no lock within " + TestTimeouts.step() + " after etcd restarted", e);
-                }
-            }
-        }
+        Await.retrying("a lock after etcd restarted", TestTimeouts.step(), e -> e instanceof LockUnavailableException,
+                () -> {
+                    lock.lock();
+                    return null;
+                });
     }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.etcd.jetcd.Client;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.EtcdMember;
-import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.net.URI;
 import java.net.http.HttpClient;

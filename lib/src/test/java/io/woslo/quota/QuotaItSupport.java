@@ -1,6 +1,7 @@
 package io.woslo.quota;
 
 import io.etcd.jetcd.Client;
+import io.woslo.testing.RawEtcd;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;

@@ -7,6 +7,7 @@ import io.etcd.jetcd.Client;
 import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
 import io.woslo.testing.FaultInterceptor;
+import io.woslo.testing.RawEtcd;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;

@@ -10,6 +10,7 @@ import io.woslo.lock.LockMode;
 import io.woslo.lock.RwLocks;
 import io.woslo.testing.Await;
 import io.woslo.testing.EtcdCluster;
+import io.woslo.testing.MutableClock;
 import io.woslo.testing.TestTimeouts;
 import io.woslo.testing.WithEtcd;
 import java.time.Duration;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.etcd.jetcd.Client;
+import io.woslo.testing.RawEtcd;
 import io.woslo.testing.WithEtcd;
 import java.time.Instant;
 import java.util.LinkedHashMap;

@@ -37,6 +37,21 @@ class SpeculationBreakIT extends QuotaItSupport {
                 .operationTimeout(OP_TIMEOUT).healthCheckInterval(Duration.ofHours(1)).resource("CPUA", cpu).build());
     }
 
+    /** Two managers on the account (used 0 of 100), {@code a} on a client with {@code faults}. */
+    private record Contended(TxnFaults faults, QuotaManager a, QuotaManager b) {
+    }
+
+    /** Two managers, {@code a}'s client with faults to arm, the counter loaded and {@code a}'s account contended. */
+    private Contended contendedOnAFaultyClient(EtcdCluster etcd) {
+        MutableHandler cpu = new MutableHandler(0, 100);
+        TxnFaults faults = new TxnFaults();
+        QuotaManager a = contended(etcd.newClient(faults), cpu);
+        QuotaManager b = contended(etcd.newClient(), cpu);
+        a.refresh(account, true);
+        contend(a, b);
+        return new Contended(faults, a, b);
+    }
+
     /** Makes {@code a} lose a round to {@code b} on the account, so that its next batch is speculative. */
     private void contend(QuotaManager a, QuotaManager b) {
         a.prepareOccupying(account, Map.of("CPUA", 1L)).close(); // a sees used 1
@@ -68,16 +83,11 @@ class SpeculationBreakIT extends QuotaItSupport {
      * reservation went through, so that every settlement of the lane before it has completed.
      */
     private void reserveAfterTheLaneSettled(QuotaManager a) {
-        AtomicReference<Throwable> last = new AtomicReference<>();
-        Await.until("a reservation goes through once the lane has settled (last: " + last + ")", () -> {
-            try {
-                a.prepareOccupying(account, Map.of("CPUA", 1L)).close();
-                return true;
-            } catch (QuotaUnavailableException e) {
-                last.set(e);
-                return false;
-            }
-        });
+        Await.retrying("a reservation once the lane has settled", TestTimeouts.step(),
+                e -> e instanceof QuotaUnavailableException, () -> {
+                    a.prepareOccupying(account, Map.of("CPUA", 1L)).close();
+                    return null;
+                });
     }
 
     /**
@@ -88,12 +98,9 @@ class SpeculationBreakIT extends QuotaItSupport {
      */
     @Test
     void aHeldSpeculativeBatchReleasedAfterItsWithdrawalNeverLands(EtcdCluster etcd) throws Exception {
-        MutableHandler cpu = new MutableHandler(0, 100);
-        TxnFaults faults = new TxnFaults();
-        QuotaManager a = contended(etcd.newClient(faults), cpu);
-        QuotaManager b = contended(etcd.newClient(), cpu);
-        a.refresh(account, true);
-        contend(a, b);
+        Contended two = contendedOnAFaultyClient(etcd);
+        TxnFaults faults = two.faults();
+        QuotaManager a = two.a();
 
         TxnFaults.Fault held = faults.hold(TxnFaults::speculative);
         failASpeculativeBatch(a, held);
@@ -113,12 +120,9 @@ class SpeculationBreakIT extends QuotaItSupport {
      */
     @Test
     void aWithdrawalWhoseAnswerIsLostIsNotTakenForTheBatchHavingLanded(EtcdCluster etcd) throws Exception {
-        MutableHandler cpu = new MutableHandler(0, 100);
-        TxnFaults faults = new TxnFaults();
-        QuotaManager a = contended(etcd.newClient(faults), cpu);
-        QuotaManager b = contended(etcd.newClient(), cpu);
-        a.refresh(account, true);
-        contend(a, b);
+        Contended two = contendedOnAFaultyClient(etcd);
+        TxnFaults faults = two.faults();
+        QuotaManager a = two.a();
 
         TxnFaults.Fault held = faults.hold(TxnFaults::speculative);
         TxnFaults.Fault withdrawal = faults.lose(TxnFaults::createsAnEntryItComparesAbsent, 1);
@@ -138,12 +142,9 @@ class SpeculationBreakIT extends QuotaItSupport {
     /** A speculative batch that landed but whose answer was lost is given back exactly once. */
     @Test
     void aLandedSpeculativeBatchWhoseAnswerIsLostIsGivenBackOnce(EtcdCluster etcd) throws Exception {
-        MutableHandler cpu = new MutableHandler(0, 100);
-        TxnFaults faults = new TxnFaults();
-        QuotaManager a = contended(etcd.newClient(faults), cpu);
-        QuotaManager b = contended(etcd.newClient(), cpu);
-        a.refresh(account, true);
-        contend(a, b);
+        Contended two = contendedOnAFaultyClient(etcd);
+        TxnFaults faults = two.faults();
+        QuotaManager a = two.a();
 
         TxnFaults.Fault lost = faults.lose(TxnFaults::speculative, 1);
         CompletableFuture<Reservation> reservation = a.prepareOccupyingAsync(account, Map.of("CPUA", 5L));
@@ -168,12 +169,10 @@ class SpeculationBreakIT extends QuotaItSupport {
     @Test
     void storedReservationsInLostSpeculativeBatchesAreKeptWithAKeyAndUndoneWithout(EtcdCluster etcd)
             throws Exception {
-        MutableHandler cpu = new MutableHandler(0, 100);
-        TxnFaults faults = new TxnFaults();
-        QuotaManager a = contended(etcd.newClient(faults), cpu);
-        QuotaManager b = contended(etcd.newClient(), cpu);
-        a.refresh(account, true);
-        contend(a, b);
+        Contended two = contendedOnAFaultyClient(etcd);
+        TxnFaults faults = two.faults();
+        QuotaManager a = two.a();
+        QuotaManager b = two.b();
 
         IdempotencyKey key = new IdempotencyKey("create-" + account, "create 4");
         TxnFaults.Fault lostKeyed = faults.lose(TxnFaults::speculative, 1);

@@ -6,6 +6,7 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** The etcd behaviours WOSLO relies on, against three members, and a write that survives losing the leader. */
@@ -39,18 +40,12 @@ class ThreeMemberEtcdIT extends EtcdContractChecks {
      * changed"; a put is idempotent, so it is sent again until one is acknowledged or the step bound passes.
      */
     private static int putUntilAccepted(Client client, ByteSequence key, ByteSequence value) throws Exception {
-        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
-        int attempts = 0;
-        while (true) {
-            attempts++;
-            try {
-                client.getKVClient().put(key, value).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
-                return attempts;
-            } catch (ExecutionException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new AssertionError("no write accepted within " + TestTimeouts.step() + " after leader loss", e);
-                }
-            }
-        }
+        AtomicInteger attempts = new AtomicInteger();
+        return Await.retrying("a write accepted after leader loss", TestTimeouts.step(),
+                e -> e instanceof ExecutionException, () -> {
+                    attempts.incrementAndGet();
+                    client.getKVClient().put(key, value).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+                    return attempts.get();
+                });
     }
 }

@@ -7,6 +7,7 @@ import java.net.ServerSocket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -29,6 +30,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class EtcdCluster implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdCluster.class);
+    private static final Duration LEADER_POLL = Duration.ofMillis(20);
 
     private final List<EtcdMember> members;
     private final Path baseDir;
@@ -173,25 +175,28 @@ public final class EtcdCluster implements AutoCloseable {
 
     /** The member that is leader now, waiting up to the step timeout for an election to finish. */
     public EtcdMember awaitLeader() {
-        long deadline = System.nanoTime() + TestTimeouts.step().toNanos();
-        while (System.nanoTime() < deadline) {
-            for (EtcdMember member : members) {
-                if (!member.isRunning()) {
-                    continue;
-                }
-                Optional<long[]> ids = EtcdHealth.memberAndLeader(member.clientUrl());
-                if (ids.isPresent() && ids.get()[1] != 0 && ids.get()[0] == ids.get()[1]) {
-                    return member;
-                }
+        try {
+            // an election has no event we can watch from outside; poll briefly
+            return Await.poll(TestTimeouts.step(), LEADER_POLL, LEADER_POLL, this::leaderNow)
+                    .orElseThrow(() -> new IllegalStateException("no etcd leader within " + TestTimeouts.step()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a leader", e);
+        }
+    }
+
+    /** The running member that says it is the leader, if one does now. */
+    private Optional<EtcdMember> leaderNow() {
+        for (EtcdMember member : members) {
+            if (!member.isRunning()) {
+                continue;
             }
-            try {
-                Thread.sleep(20); // an election has no event we can watch from outside; poll briefly
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for a leader", e);
+            Optional<long[]> ids = EtcdHealth.memberAndLeader(member.clientUrl());
+            if (ids.isPresent() && ids.get()[1] != 0 && ids.get()[0] == ids.get()[1]) {
+                return Optional.of(member);
             }
         }
-        throw new IllegalStateException("no etcd leader within " + TestTimeouts.step());
+        return Optional.empty();
     }
 
     /** Process ids of the members that are running now (empty for containers). */

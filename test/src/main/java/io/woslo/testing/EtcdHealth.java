@@ -15,6 +15,8 @@ import java.util.Optional;
 final class EtcdHealth {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration FIRST_PAUSE = Duration.ofMillis(10);
+    private static final Duration MAX_PAUSE = Duration.ofMillis(200);
 
     private EtcdHealth() {
     }
@@ -26,16 +28,26 @@ final class EtcdHealth {
     static void awaitHealthy(Collection<? extends EtcdMember> members, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         for (EtcdMember member : members) {
-            long pauseMillis = 10;
-            while (!isHealthy(member.clientUrl())) {
-                if (!member.isRunning()) {
-                    throw new IllegalStateException("etcd member " + member + " exited during start-up" + logHint(member));
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new IllegalStateException("etcd member " + member + " not healthy after " + timeout + logHint(member));
-                }
-                pause(pauseMillis);
-                pauseMillis = Math.min(pauseMillis * 2, 200);
+            Duration left = Duration.ofNanos(Math.max(0, deadline - System.nanoTime()));
+            Optional<Boolean> healthy;
+            try {
+                healthy = Await.poll(left, FIRST_PAUSE, MAX_PAUSE, () -> {
+                    if (isHealthy(member.clientUrl())) {
+                        return Optional.of(true);
+                    }
+                    if (!member.isRunning()) {
+                        throw new IllegalStateException("etcd member " + member + " exited during start-up"
+                                + logHint(member));
+                    }
+                    return Optional.empty();
+                });
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for etcd", e);
+            }
+            if (healthy.isEmpty()) {
+                throw new IllegalStateException("etcd member " + member + " not healthy after " + timeout
+                        + logHint(member));
             }
         }
     }
@@ -45,7 +57,8 @@ final class EtcdHealth {
             HttpResponse<String> response = HTTP.send(
                     HttpRequest.newBuilder(clientUrl.resolve("/health")).timeout(Duration.ofSeconds(2)).GET().build(),
                     HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 && JSON.readTree(response.body()).path("health").asText().equals("true");
+            return response.statusCode() == 200
+                    && JSON.readTree(response.body()).path("health").asText().equals("true");
         } catch (IOException e) {
             return false;
         } catch (InterruptedException e) {
@@ -80,14 +93,5 @@ final class EtcdHealth {
 
     private static String logHint(EtcdMember member) {
         return member instanceof ProcessEtcdMember p ? " (log: " + p.logFile() + ")" : "";
-    }
-
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for etcd", e);
-        }
     }
 }

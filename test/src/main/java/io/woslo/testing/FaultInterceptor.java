@@ -4,9 +4,7 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
-import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
-import io.grpc.Status;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -56,9 +54,9 @@ public final class FaultInterceptor implements ClientInterceptor {
     }
 
     private final List<Fault> armed = new CopyOnWriteArrayList<>();
-    private final Set<FaultyCall<?, ?>> liveWatches = ConcurrentHashMap.newKeySet();
+    final Set<FaultyCall<?, ?>> liveWatches = ConcurrentHashMap.newKeySet();
     private final Map<Kind, AtomicLong> injected = new EnumMap<>(Kind.class);
-    private final ScheduledExecutorService delays = Executors.newSingleThreadScheduledExecutor(r -> {
+    final ScheduledExecutorService delays = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "fault-interceptor-delays");
         t.setDaemon(true);
         return t;
@@ -127,7 +125,7 @@ public final class FaultInterceptor implements ClientInterceptor {
     }
 
     /** The first armed fault for {@code method} with a shot left, which it takes; null when none. */
-    private Fault claim(String method, Kind... kinds) {
+    Fault claim(String method, Kind... kinds) {
         for (Fault fault : armed) {
             if (fault.method.equals(method) && List.of(kinds).contains(fault.kind) && fault.take()) {
                 if (fault.shotsLeft() == 0) {
@@ -186,6 +184,10 @@ public final class FaultInterceptor implements ClientInterceptor {
 
         public String method() {
             return method;
+        }
+
+        Duration delay() {
+            return delay;
         }
 
         synchronized boolean take() {
@@ -273,218 +275,6 @@ public final class FaultInterceptor implements ClientInterceptor {
         @Override
         public synchronized String toString() {
             return kind + " " + method + " (fired " + fired + ", " + shotsLeft + " left)";
-        }
-    }
-
-    /** A call with at most one fault applied to it. */
-    private static final class FaultyCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
-        private final FaultInterceptor owner;
-        private final ClientCall<ReqT, RespT> delegate;
-        private final Fault fault;
-        private final boolean watch;
-        private List<Runnable> pending; // guarded by this; non-null while held
-        private Listener<RespT> listener; // the caller's listener, guarded by this for watches
-        private boolean broken; // guarded by this
-
-        FaultyCall(FaultInterceptor owner, ClientCall<ReqT, RespT> delegate, Fault fault, boolean watch) {
-            this.owner = owner;
-            this.delegate = delegate;
-            this.fault = fault;
-            this.watch = watch;
-            this.pending = fault != null && fault.kind == Kind.HOLD ? new ArrayList<>() : null;
-        }
-
-        private void run(Runnable action) {
-            synchronized (this) {
-                if (pending != null) {
-                    pending.add(action);
-                    return;
-                }
-            }
-            action.run();
-        }
-
-        void release() {
-            while (true) {
-                List<Runnable> batch;
-                synchronized (this) {
-                    if (pending == null) {
-                        return;
-                    }
-                    if (pending.isEmpty()) {
-                        pending = null;
-                        return;
-                    }
-                    batch = pending;
-                    pending = new ArrayList<>();
-                }
-                batch.forEach(Runnable::run);
-            }
-        }
-
-        @Override
-        public void start(Listener<RespT> responseListener, Metadata headers) {
-            Listener<RespT> wrapped = wrap(responseListener);
-            run(() -> delegate.start(wrapped, headers));
-        }
-
-        private Listener<RespT> wrap(Listener<RespT> caller) {
-            synchronized (this) {
-                listener = caller;
-            }
-            if (fault != null && fault.kind == Kind.LOSE_REPLY) {
-                return new Listener<>() {
-                    @Override
-                    public void onClose(Status status, Metadata trailers) {
-                        owner.count(fault); // etcd answered (and, for a write, applied it); the caller never hears
-                    }
-                };
-            }
-            if (fault != null && fault.kind == Kind.HOLD) {
-                return new Listener<>() { // passes everything on, and tells the fault when etcd answered
-                    @Override
-                    public void onHeaders(Metadata headers) {
-                        caller.onHeaders(headers);
-                    }
-
-                    @Override
-                    public void onMessage(RespT message) {
-                        caller.onMessage(message);
-                    }
-
-                    @Override
-                    public void onClose(Status status, Metadata trailers) {
-                        caller.onClose(status, trailers);
-                        fault.answered();
-                    }
-
-                    @Override
-                    public void onReady() {
-                        caller.onReady();
-                    }
-                };
-            }
-            if (fault != null && fault.kind == Kind.DELAY_REPLY) {
-                long nanos = fault.delay.toNanos();
-                return new Listener<>() {
-                    @Override
-                    public void onHeaders(Metadata headers) {
-                        later(() -> caller.onHeaders(headers));
-                    }
-
-                    @Override
-                    public void onMessage(RespT message) {
-                        later(() -> caller.onMessage(message));
-                    }
-
-                    @Override
-                    public void onClose(Status status, Metadata trailers) {
-                        owner.count(fault);
-                        later(() -> caller.onClose(status, trailers));
-                    }
-
-                    @Override
-                    public void onReady() {
-                        caller.onReady();
-                    }
-
-                    private void later(Runnable r) {
-                        owner.delays.schedule(r, nanos, TimeUnit.NANOSECONDS);
-                    }
-                };
-            }
-            if (watch) {
-                owner.liveWatches.add(this);
-                return new Listener<>() {
-                    @Override
-                    public void onHeaders(Metadata headers) {
-                        deliver(l -> l.onHeaders(headers));
-                    }
-
-                    @Override
-                    public void onMessage(RespT message) {
-                        Fault armed = owner.claim(WATCH, Kind.BREAK_WATCH);
-                        if (armed != null) {
-                            breakStream(armed);
-                            return;
-                        }
-                        deliver(l -> l.onMessage(message));
-                    }
-
-                    @Override
-                    public void onClose(Status status, Metadata trailers) {
-                        owner.liveWatches.remove(FaultyCall.this);
-                        deliver(l -> l.onClose(status, trailers));
-                    }
-
-                    @Override
-                    public void onReady() {
-                        deliver(Listener::onReady);
-                    }
-                };
-            }
-            return caller;
-        }
-
-        /** Calls the caller's listener unless the stream was broken (then the real stream's rest is dropped). */
-        private synchronized void deliver(java.util.function.Consumer<Listener<RespT>> callback) {
-            if (!broken) {
-                callback.accept(listener);
-            }
-        }
-
-        /** Ends the stream for the caller with UNAVAILABLE and tears down the real one. */
-        void breakStream(Fault by) {
-            synchronized (this) {
-                if (broken || listener == null) {
-                    return;
-                }
-                broken = true;
-                owner.liveWatches.remove(this);
-                listener.onClose(Status.UNAVAILABLE.withDescription("watch stream broken by FaultInterceptor"),
-                        new Metadata());
-            }
-            owner.count(by);
-            delegate.cancel("broken by FaultInterceptor", null);
-        }
-
-        @Override
-        public void request(int numMessages) {
-            run(() -> delegate.request(numMessages));
-        }
-
-        @Override
-        public void cancel(String message, Throwable cause) {
-            if (watch) {
-                owner.liveWatches.remove(this);
-            }
-            release(); // a held call that is cancelled goes out and is cancelled at once, so its listener hears
-            delegate.cancel(message, cause);
-        }
-
-        @Override
-        public void halfClose() {
-            run(delegate::halfClose);
-        }
-
-        @Override
-        public void sendMessage(ReqT message) {
-            run(() -> delegate.sendMessage(message));
-        }
-
-        @Override
-        public boolean isReady() {
-            synchronized (this) {
-                if (pending != null) {
-                    return false;
-                }
-            }
-            return delegate.isReady();
-        }
-
-        @Override
-        public void setMessageCompression(boolean enabled) {
-            run(() -> delegate.setMessageCompression(enabled));
         }
     }
 }

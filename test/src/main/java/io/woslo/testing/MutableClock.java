@@ -1,4 +1,4 @@
-package io.woslo.quota;
+package io.woslo.testing;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -7,18 +7,21 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 
 /** A clock that stands still until the test moves it, so cache ages need no sleeping. */
-final class MutableClock extends Clock {
+public final class MutableClock extends Clock {
     private volatile Instant now;
 
-    MutableClock(Instant start) {
+    /** A clock showing {@code start} until it is moved. */
+    public MutableClock(Instant start) {
         this.now = start;
     }
 
-    void advance(Duration by) {
+    /** Moves the clock forward by {@code by}. */
+    public void advance(Duration by) {
         now = now.plus(by);
     }
 
-    void set(Instant instant) {
+    /** Sets the clock to {@code instant} (backwards too). */
+    public void set(Instant instant) {
         now = instant;
     }
 

@@ -1,4 +1,4 @@
-package io.woslo.quota;
+package io.woslo.testing;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
@@ -8,7 +8,6 @@ import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.options.GetOption;
-import io.woslo.testing.TestTimeouts;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
