@@ -70,7 +70,8 @@ final class EntryConfirmation {
                 confirmed.completeExceptionally(
                         LockAttempt.entryEnded(lockKey, leaseId, "its lease ended (expired or revoked)"));
             } else if (readError == null && !isMine(read.join())) {
-                confirmed.completeExceptionally(LockAttempt.entryEnded(lockKey, leaseId, "its queue entry was removed"));
+                confirmed.completeExceptionally(
+                        LockAttempt.entryEnded(lockKey, leaseId, "its queue entry was removed"));
             } else if (refreshError != null || readError != null) {
                 retry(refreshError != null ? refreshError : readError, pauseMillis);
             } else {
