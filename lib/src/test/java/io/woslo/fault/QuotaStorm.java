@@ -68,6 +68,9 @@ final class QuotaStorm extends Workload {
         static final Plan RACES = new Plan(orderedQuotas("CPUA", 40L, "CPUB", 30L), true, 60, 40, 75, 85, true);
     }
 
+    /** Under {@link Plan#RACES}, one request in this many asks for more than a resource's whole quota. */
+    private static final int OVER_ASK_ONE_IN = 16;
+
     private final Plan plan;
     private final List<QuotaManager> managers = new ArrayList<>();
     private final RawEtcd raw;
@@ -187,12 +190,19 @@ final class QuotaStorm extends Workload {
         }
     }
 
-    /** All-or-nothing across resources: one resource, the other, both; or (RACES) 0 to 3 of each. */
+    /** All-or-nothing across resources: one resource, the other, both; or (RACES) 0 to 3 of each, now and then more. */
     private Map<String, Long> amounts(ThreadLocalRandom random) {
         List<String> resources = List.copyOf(plan.quotas().keySet());
         Map<String, Long> amounts = new LinkedHashMap<>();
         if (plan.eachResourceUpTo3()) {
             resources.forEach(resource -> amounts.put(resource, (long) random.nextInt(4)));
+            if (random.nextInt(OVER_ASK_ONE_IN) == 0) {
+                // more than the quota itself: refused whatever the counters hold, and nothing of the other resource
+                // may be applied either; so 'exceeded' is exercised in every run, not only when the ledger nears
+                // the quota by chance
+                String resource = resources.get(random.nextInt(resources.size()));
+                amounts.put(resource, plan.quotas().get(resource) + 1);
+            }
             return amounts;
         }
         int which = random.nextInt(resources.size() + 1);
