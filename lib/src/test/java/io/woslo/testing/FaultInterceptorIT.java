@@ -17,6 +17,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** Each client-side fault of {@link FaultInterceptor} against a real etcd: what the caller sees, what etcd has. */
@@ -115,5 +116,42 @@ class FaultInterceptorIT {
             assertThat(second.await(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS))
                     .as("the watcher re-subscribed and sees later events").isTrue();
         }
+    }
+
+    /**
+     * A watch listener that, while handling an event, needs the watch client (as a lock waiter does when it watches
+     * its next blocker), and another thread that closes a watcher at that moment (it holds the watch client's lock
+     * while it cancels the stream): the interceptor must not hold a lock of its own across the listener call, or
+     * the two wait for each other forever. Found as a hung RandomizedFaultsIT.
+     */
+    @Test
+    void aListenerThatWatchesAgainWhileAnotherThreadClosesTheWatcherDoesNotDeadlock(EtcdCluster etcd)
+            throws Exception {
+        Client faulty = etcd.newClient(faults);
+        Watch watchClient = faulty.getWatchClient();
+        String key = prefix + "deadlock";
+        AtomicReference<Watch.Watcher> watcher = new AtomicReference<>();
+        Thread closer = new Thread(() -> watcher.get().close(), "closer");
+        CountDownLatch inListener = new CountDownLatch(1);
+        CompletableFuture<Void> listenerDone = new CompletableFuture<>();
+        watcher.set(watchClient.watch(bytes(key), response -> {
+            if (inListener.getCount() == 0) {
+                return;
+            }
+            inListener.countDown();
+            // the closer is inside close(), holding the watch client's lock (blocked on the stream), or done
+            Await.until("the closer to be inside close()",
+                    () -> closer.getState() == Thread.State.BLOCKED || closer.getState() == Thread.State.TERMINATED);
+            watchClient.watch(bytes(key + "/next"), next -> { }).close(); // takes the watch client's lock
+            listenerDone.complete(null);
+        }));
+        faulty.getKVClient().put(bytes(key), bytes("v")).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        assertThat(inListener.await(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+
+        closer.start();
+
+        closer.join(TestTimeouts.step().toMillis());
+        assertThat(closer.isAlive()).as("the watcher's close() returned").isFalse();
+        listenerDone.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
     }
 }

@@ -15,9 +15,16 @@ final class FaultyCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     private final ClientCall<ReqT, RespT> delegate;
     private final Fault fault;
     private final boolean watch;
+    /**
+     * Serializes what the caller's listener hears on a watch (the real stream's callbacks and an injected break).
+     * It is held while the listener runs, so it is never taken by the caller's own calls into this call
+     * ({@link #cancel}, {@link #request}, ...): the listener may wait for a lock of the caller's (jetcd's watch lock,
+     * say) that a thread cancelling this call holds, and the two would wait for each other forever.
+     */
+    private final Object delivery = new Object();
     private List<Runnable> pending; // guarded by this; non-null while held
-    private Listener<RespT> listener; // the caller's listener, guarded by this for watches
-    private boolean broken; // guarded by this
+    private Listener<RespT> listener; // the caller's listener, guarded by delivery
+    private boolean broken; // guarded by delivery
 
     FaultyCall(FaultInterceptor owner, ClientCall<ReqT, RespT> delegate, Fault fault, boolean watch) {
         this.owner = owner;
@@ -62,7 +69,7 @@ final class FaultyCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     }
 
     private Listener<RespT> wrap(Listener<RespT> caller) {
-        synchronized (this) {
+        synchronized (delivery) {
             listener = caller;
         }
         if (fault != null && fault.kind() == Kind.LOSE_REPLY) {
@@ -175,15 +182,17 @@ final class FaultyCall<ReqT, RespT> extends ClientCall<ReqT, RespT> {
     }
 
     /** Calls the caller's listener unless the stream was broken (then the real stream's rest is dropped). */
-    private synchronized void deliver(java.util.function.Consumer<Listener<RespT>> callback) {
-        if (!broken) {
-            callback.accept(listener);
+    private void deliver(java.util.function.Consumer<Listener<RespT>> callback) {
+        synchronized (delivery) {
+            if (!broken) {
+                callback.accept(listener);
+            }
         }
     }
 
     /** Ends the stream for the caller with UNAVAILABLE and tears down the real one. */
     void breakStream(Fault by) {
-        synchronized (this) {
+        synchronized (delivery) {
             if (broken || listener == null) {
                 return;
             }
