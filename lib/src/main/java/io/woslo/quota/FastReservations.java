@@ -478,7 +478,8 @@ final class FastReservations {
             }
             Map<String, Counter> working = new LinkedHashMap<>();
             resources.forEach(r -> working.put(r, seen.counters().get(r).counter()));
-            Planned planned = planBatch(account, batch, working, limits);
+            QuotaArithmetic.Planned<Request> planned = QuotaArithmetic.planBatch(account, batch, Request::wanted,
+                    working, limits);
             List<Request> fits = planned.fits();
             Map<Request, QuotaExceededException> refused = planned.refused();
             if (fits.isEmpty()) {
@@ -597,7 +598,8 @@ final class FastReservations {
             for (int j = 0; j < MAX_SPECULATIONS; j++) {
                 Counter input = base.counter().withUsed(base.counter().used() + j);
                 Map<String, Counter> working = new LinkedHashMap<>(Map.of(resource, input));
-                Planned planned = planBatch(account, batch, working, limits);
+                QuotaArithmetic.Planned<Request> planned = QuotaArithmetic.planBatch(account, batch, Request::wanted,
+                        working, limits);
                 List<Request> fits = planned.fits();
                 if (fits.isEmpty() || fits.get(0) != batch.get(0)) {
                     break; // from here on the first request does not fit: decide on what etcd returns
@@ -958,44 +960,6 @@ final class FastReservations {
             }
             return counters;
         }
-    }
-
-    /** A batch planned on one state of the counters: the requests that fit (in arrival order) and the refusals. */
-    private record Planned(List<Request> fits, Map<Request, QuotaExceededException> refused) {
-    }
-
-    /** Plans {@code batch} in arrival order on {@code working}, which it leaves as the fitting requests make it. */
-    private static Planned planBatch(String account, List<Request> batch, Map<String, Counter> working,
-                                     Map<String, Long> limits) {
-        List<Request> fits = new ArrayList<>();
-        Map<Request, QuotaExceededException> refused = new HashMap<>();
-        for (Request request : batch) {
-            QuotaExceededException refusal = plan(account, request, working, limits);
-            if (refusal == null) {
-                fits.add(request);
-            } else {
-                refused.put(request, refusal);
-            }
-        }
-        return new Planned(fits, refused);
-    }
-
-    /** Applies {@code request} to {@code working} if all of it fits, else returns the refusal of its first short resource. */
-    private static QuotaExceededException plan(String account, Request request, Map<String, Counter> working,
-                                               Map<String, Long> limits) {
-        for (Map.Entry<String, Long> entry : request.wanted().entrySet()) {
-            Counter counter = working.get(entry.getKey());
-            long quota = limits.get(entry.getKey());
-            long amount = entry.getValue();
-            if (amount > quota - counter.used() || counter.used() > Long.MAX_VALUE - amount) {
-                return new QuotaExceededException(account, entry.getKey(), amount, counter.used(), quota);
-            }
-        }
-        request.wanted().forEach((resource, amount) -> {
-            Counter counter = working.get(resource);
-            working.put(resource, new Counter(counter.used() + amount, limits.get(resource), counter.refreshedAt()));
-        });
-        return null;
     }
 
     private Map<String, VersionedCounter> allCounters(GetResponse response) {

@@ -116,6 +116,7 @@ public final class QuotaManager implements AutoCloseable {
     private final StoredReservations stored;
     private final FastReservations fast;
     private final CounterStore counters;
+    private final QuotaArithmetic arithmetic;
     private final Map<String, UsedQuotaHandler> handlers;
     private final Duration cacheTtl;
     private final Duration lockLeaseTime;
@@ -155,11 +156,12 @@ public final class QuotaManager implements AutoCloseable {
                 b.operationTimeout);
         this.accountLocks = new LockEngine(b.client, layout, b.operationTimeout, combiner, b.lockMetrics);
         this.counters = new CounterStore(b.client, layout, b.operationTimeout, conflicts);
+        this.arithmetic = new QuotaArithmetic(b.clock, b.cacheTtl);
         this.stored = new StoredReservations(this, b.client, layout, counters,
                 new Idempotency(b.client, layout, b.idempotencyWindow, b.operationTimeout), b.operationTimeout,
                 b.lockLeaseTime);
         this.fast = new FastReservations(this, b.client, layout, accountLocks, combiner, b.operationTimeout,
-                b.lockLeaseTime, this::isStale);
+                b.lockLeaseTime, arithmetic::isStale);
         this.handlers = Map.copyOf(b.handlers);
         this.cacheTtl = b.cacheTtl;
         this.lockLeaseTime = b.lockLeaseTime;
@@ -383,7 +385,7 @@ public final class QuotaManager implements AutoCloseable {
         CompletableFuture<Map<String, Long>> quotas = queryAll(account, wanted.keySet(), UsedQuotaHandler::queryQuota);
         return lockAccount(account, false, lockWait()).thenCompose(lock -> counters.read(account, wanted.keySet())
                 .thenCompose(current -> {
-                    List<String> stale = stale(current);
+                    List<String> stale = arithmetic.stale(current);
                     if (!stale.isEmpty() && mayRefresh) {
                         return unlock(lock)
                                 .thenCompose(v -> refreshIfFree(account, stale))
@@ -397,7 +399,8 @@ public final class QuotaManager implements AutoCloseable {
                     return quotas.thenCombine(used, (limits, truth) -> Map.entry(limits, truth))
                             .thenCompose(figures -> counters.update(account, wanted.keySet(), current, Fence.of(lock),
                                     attachment == null ? List.of() : attachment.underLock(lock),
-                                    plan -> reservePlan(account, wanted, figures.getKey(), figures.getValue(), plan)))
+                                    plan -> arithmetic.reservePlan(account, wanted, figures.getKey(), figures.getValue(),
+                                            plan)))
                             .thenApply(written -> new Reserved(account, wanted, lock, clock.millis()));
                 })
                 .exceptionallyCompose(error -> {
@@ -472,7 +475,7 @@ public final class QuotaManager implements AutoCloseable {
         accountLocks.releasing(lock);
         EndGuard guard = new EndGuard(client, layout, counters.writeTimeout(), account, giveBack.keySet(), null,
                 Fence.of(lock), lock.entryKey(), lock.revision(), null);
-        return counters.update(account, giveBack.keySet(), null, guard, seen -> lowerPlan(account, giveBack, seen))
+        return counters.update(account, giveBack.keySet(), null, guard, seen -> arithmetic.lowerPlan(account, giveBack, seen))
                 .thenAccept(written -> accountLocks.deleted(lock))
                 .exceptionallyCompose(error -> Futures.unwrap(error) instanceof LockLostException
                         ? release(account, giveBack, reservedAtMillis, null, false, call, "commit")
@@ -555,49 +558,12 @@ public final class QuotaManager implements AutoCloseable {
         });
     }
 
-    private Map<String, Counter> reservePlan(String account, Map<String, Long> wanted, Map<String, Long> limits,
-                                             Map<String, Long> usedOfMissing, Map<String, VersionedCounter> current) {
-        Map<String, Counter> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Long> entry : wanted.entrySet()) {
-            String resource = entry.getKey();
-            long amount = entry.getValue();
-            Counter counter = current.get(resource).counter();
-            if (counter == null) {
-                Long truth = usedOfMissing.get(resource);
-                if (truth == null) { // created by another reservation since our read, then gone again: rare; retry
-                    throw new EtcdUnavailableException("the counter of resource '" + resource + "' for account '"
-                            + account + "' changed while it was being created", null);
-                }
-                counter = new Counter(truth, limits.get(resource), clock.millis());
-            }
-            long quota = limits.get(resource);
-            long used = counter.used();
-            if (amount > quota - used || used > Long.MAX_VALUE - amount) {
-                throw new QuotaExceededException(account, resource, amount, used, quota);
-            }
-            out.put(resource, new Counter(used + amount, quota, counter.refreshedAt()));
-        }
-        return out;
-    }
-
-    /** The existing counters older than the cache TTL (missing ones are created by the reservation itself). */
-    private List<String> stale(Map<String, VersionedCounter> current) {
-        List<String> stale = new ArrayList<>();
-        current.forEach((resource, versioned) -> {
-            if (versioned.exists() && isStale(versioned.counter())) {
-                stale.add(resource);
-            }
-        });
-        return stale;
-    }
-
-    /** Whether a counter is older than the cache TTL and must be refreshed before it is used. */
-    boolean isStale(Counter counter) {
-        return counter.refreshedAt() < clock.millis() - cacheTtl.toMillis();
+    QuotaArithmetic arithmetic() {
+        return arithmetic;
     }
 
     long nowMillis() {
-        return clock.millis();
+        return arithmetic.nowMillis();
     }
 
     /** The current quota of each resource from its handler, on the handler executor. */
@@ -713,22 +679,13 @@ public final class QuotaManager implements AutoCloseable {
         CompletableFuture<Map<String, Long>> quotas = queryQuotas(account, wanted.keySet());
         return counters.read(account, wanted.keySet()).thenCompose(current -> {
             List<String> fromHandlers = current.entrySet().stream()
-                    .filter(e -> !e.getValue().exists() || isStale(e.getValue().counter()))
+                    .filter(e -> !e.getValue().exists() || arithmetic.isStale(e.getValue().counter()))
                     .map(Map.Entry::getKey).toList();
             CompletableFuture<Map<String, Long>> truth = fromHandlers.isEmpty()
                     ? CompletableFuture.completedFuture(Map.of())
                     : queryAll(account, fromHandlers, UsedQuotaHandler::queryUsed);
             return quotas.thenCombine(truth, (limits, handlerUsed) -> {
-                for (Map.Entry<String, Long> entry : wanted.entrySet()) {
-                    String resource = entry.getKey();
-                    long amount = entry.getValue();
-                    long quota = limits.get(resource);
-                    Long fresh = handlerUsed.get(resource);
-                    long used = fresh != null ? fresh : current.get(resource).counter().used();
-                    if (amount > quota - used || used > Long.MAX_VALUE - amount) {
-                        throw new QuotaExceededException(account, resource, amount, used, quota);
-                    }
-                }
+                QuotaArithmetic.checkFits(account, wanted, limits, handlerUsed, current);
                 return null;
             });
         });
@@ -898,7 +855,8 @@ public final class QuotaManager implements AutoCloseable {
                             : readTruth(account, missing);
                     return truth.thenCompose(figures -> call.beginWrite()
                             ? counters.update(account, amounts.keySet(), current, Fence.of(lock), also,
-                                    seen -> releasePlan(account, amounts, seen, skipRefreshedAfterMillis, figures))
+                                    seen -> arithmetic.releasePlan(account, amounts, seen, skipRefreshedAfterMillis,
+                                            figures))
                             : CompletableFuture.failedFuture(Call.abandonedBeforeWriting(what)));
                 });
         CompletableFuture<Map<String, Counter>> done = heldLock != null
@@ -907,38 +865,6 @@ public final class QuotaManager implements AutoCloseable {
                         : CompletableFuture.failedFuture(error))
                 : withReadLock(account, change);
         return done.thenAccept(written -> LOG.debug("{} for account '{}' lowered {}", what, account, written.keySet()));
-    }
-
-    /** Lowers each counter by {@code amounts} (a held read lock: nothing refreshed since); missing ones are skipped. */
-    Map<String, Counter> lowerPlan(String account, Map<String, Long> amounts, Map<String, VersionedCounter> current) {
-        return releasePlan(account, amounts, current, Long.MAX_VALUE, Map.of());
-    }
-
-    private Map<String, Counter> releasePlan(String account, Map<String, Long> amounts,
-                                             Map<String, VersionedCounter> current, long skipRefreshedAfter,
-                                             Map<String, Object> truthOfMissing) {
-        Map<String, Counter> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Long> entry : amounts.entrySet()) {
-            Counter counter = current.get(entry.getKey()).counter();
-            if (counter == null) {
-                Object figures = truthOfMissing.get(entry.getKey());
-                if (figures instanceof long[] f) { // the source already counts the release
-                    out.put(entry.getKey(), new Counter(f[0], f[1], clock.millis()));
-                } else if (figures != null) {
-                    throw new QuotaUnavailableException("the counter of resource '" + entry.getKey() + "' of account '"
-                            + account + "' is missing and its handler failed: " + figures, null);
-                }
-                continue;
-            }
-            if (counter.refreshedAt() > skipRefreshedAfter) {
-                continue;
-            }
-            if (counter.used() < entry.getValue()) {
-                throw new QuotaAbnormalException(account, entry.getKey(), counter.used(), entry.getValue());
-            }
-            out.put(entry.getKey(), counter.withUsed(counter.used() - entry.getValue()));
-        }
-        return out;
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -978,15 +904,8 @@ public final class QuotaManager implements AutoCloseable {
         List<String> all = names.isEmpty() ? List.copyOf(handlers.keySet()) : names;
         return lockAccount(account, true, wait).thenCompose(lock -> counters.read(account, all)
                 .thenCompose(current -> {
-                    long now = clock.millis();
-                    List<String> due = new ArrayList<>();
                     List<String> skipped = new ArrayList<>();
-                    for (String resource : all) {
-                        VersionedCounter versioned = current.get(resource);
-                        boolean recent = versioned.exists()
-                                && now - versioned.counter().refreshedAt() < REFRESH_DEBOUNCE.toMillis();
-                        (force || !recent ? due : skipped).add(resource);
-                    }
+                    List<String> due = arithmetic.dueForRefresh(all, current, force, REFRESH_DEBOUNCE, skipped);
                     return readTruth(account, due)
                             .thenCompose(truth -> writeTruth(account, current, truth, skipped, lock));
                 })

@@ -425,7 +425,7 @@ final class StoredReservations {
         EndGuard guard = new EndGuard(client, layout, counters.writeTimeout(), stored.account(),
                 stored.resources().keySet(), record, fence, stored.entry(), entryRevision, claim);
         return counters.update(stored.account(), giveBack.keySet(), null, guard,
-                seen -> manager.lowerPlan(stored.account(), giveBack, seen));
+                seen -> manager.arithmetic().lowerPlan(stored.account(), giveBack, seen));
     }
 
     // ---------------------------------------------------------------------------------------------------------
