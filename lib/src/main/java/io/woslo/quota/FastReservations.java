@@ -21,7 +21,6 @@ import io.woslo.internal.Json;
 import io.woslo.internal.KeyHistory;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.LeasePool;
-import io.woslo.internal.LockEngine;
 import io.woslo.internal.OutcomeUnknownException;
 import io.woslo.internal.TxnCombiner;
 import io.woslo.internal.VersionedCounter;
@@ -36,8 +35,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Predicate;
 
 /**
  * The fast path of {@link QuotaManager#prepareOccupying}: the account's read-lock entry and the counter update in
@@ -45,7 +42,7 @@ import java.util.function.Predicate;
  *
  * <p><b>Why it is safe.</b> Taking a read lock means no writer queued before the reader. Every writer of an account's
  * lock (a refresh) rewrites the account's index key ({@code <ns>/accounts/<account>}) in the transaction that queues
- * it (see {@link QuotaManager#lockAccount}). This path reads the counters, the writers' entries and that key's mod
+ * it (see {@link AccountLock}). This path reads the counters, the writers' entries and that key's mod
  * revision in one snapshot, and its transaction compares the counters' and the key's mod revisions. If it commits,
  * the key did not change since that look, hence no writer queued since, and none was queued at the look: the
  * reader's entry is queued with no writer before it, exactly as the lock engine would have granted it. (Comparing
@@ -81,15 +78,17 @@ final class FastReservations {
     /** The value of a speculative transaction's sentinel entry written by its withdrawal, never by the transaction. */
     private static final ByteSequence WITHDRAWN = Json.write(Map.of("withdrawn", true));
 
-    private final QuotaManager manager;
     private final KV kv;
     private final KeyLayout layout;
     private final Watch watches;
-    private final LockEngine engine;
+    private final AccountLock locks;
+    private final QuotaArithmetic arithmetic;
+    private final Handlers handlers;
+    private final Releases releases;
+    private final java.util.concurrent.atomic.LongAdder conflicts;
     private final LeasePool leases;
     private final Duration opTimeout;
     private final Duration leaseTime;
-    private final Predicate<Counter> stale;
     private final ConcurrentHashMap<String, Lane> lanes = new ConcurrentHashMap<>();
     private final TxnCombiner combiner;
     /** Requests this path handed to the slow path: tests see whether an account stays off the fast path. */
@@ -97,17 +96,20 @@ final class FastReservations {
     /** Speculative batches that committed on a level above 0: tests see that speculation happens. */
     private final java.util.concurrent.atomic.LongAdder speculativeHits = new java.util.concurrent.atomic.LongAdder();
 
-    FastReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, LockEngine engine,
-                     TxnCombiner combiner, Duration opTimeout, Duration leaseTime, Predicate<Counter> stale) {
-        this.manager = manager;
+    FastReservations(io.etcd.jetcd.Client client, KeyLayout layout, AccountLock locks, TxnCombiner combiner,
+                     Duration opTimeout, Duration leaseTime, QuotaArithmetic arithmetic, Handlers handlers,
+                     Releases releases, java.util.concurrent.atomic.LongAdder conflicts) {
         this.kv = client.getKVClient();
         this.watches = client.getWatchClient();
         this.layout = layout;
-        this.engine = engine;
+        this.locks = locks;
+        this.arithmetic = arithmetic;
+        this.handlers = handlers;
+        this.releases = releases;
+        this.conflicts = conflicts;
         this.leases = new LeasePool(client.getLeaseClient(), leaseTime, opTimeout);
         this.opTimeout = opTimeout;
         this.leaseTime = leaseTime;
-        this.stale = stale;
         this.combiner = combiner;
     }
 
@@ -115,12 +117,12 @@ final class FastReservations {
      * Reserves on the fast path. Completes with the reservation, with {@code null} when the slow path must take
      * the request, or exceptionally ({@link QuotaExceededException}, {@link EtcdUnavailableException}).
      */
-    CompletableFuture<QuotaManager.Reserved> reserve(String account, Map<String, Long> wanted) {
+    CompletableFuture<Reserved> reserve(String account, Map<String, Long> wanted) {
         return reserve(account, wanted, null);
     }
 
     /** {@link #reserve(String, Map)} with more writes in the same transaction ({@code attachment}, may be null). */
-    CompletableFuture<QuotaManager.Reserved> reserve(String account, Map<String, Long> wanted, Attachment attachment) {
+    CompletableFuture<Reserved> reserve(String account, Map<String, Long> wanted, Attachment attachment) {
         Request request = new Request(wanted, new CompletableFuture<>(), attachment);
         lanes.computeIfAbsent(account, Lane::new).submit(request);
         return request.result();
@@ -136,56 +138,7 @@ final class FastReservations {
         return handedOver.sum();
     }
 
-    /**
-     * What a request adds to its transaction besides its lock entry: a stored reservation's record, an idempotency
-     * claim. Its operations name keys of its own (never a counter or another request's key).
-     */
-    interface Attachment {
-        /**
-         * The name of the request's lock entry under the account's lock (starting with {@code r-}), unique to it; null
-         * for a new name. A stored reservation names it after its id, so that it can be ended without a read.
-         */
-        default String entryName() {
-            return null;
-        }
-
-        /** The most operations it adds to one branch of the transaction. */
-        int size();
-
-        /** What must hold too; when it does not, {@link #failure} says why. */
-        List<Cmp> compares();
-
-        /** Written with the request's lock entry {@code entryKey}, on the entry's lease. */
-        List<Op> writes(String entryKey, long leaseId);
-
-        /** Read in the else branch. */
-        List<Op> reads();
-
-        /** Given what {@link #reads()} returned: why this request's compares failed, or null when they held. */
-        RuntimeException failure(List<GetResponse> reads);
-
-        /** Deletes what {@link #writes} wrote: the undo of a request that landed after its caller was told it failed. */
-        List<Op> undo();
-
-        /**
-         * Whether a request whose answer was lost is left as it lands and its caller told the outcome is unknown
-         * (a caller with an idempotency key retries and learns it), rather than told "not applied" and undone.
-         */
-        boolean keptWhenLost();
-
-        /** The slow path's form: guarded changes of its fenced counter update, under the lock it took. */
-        List<io.woslo.internal.CounterStore.Also> underLock(Acquisition lock);
-
-        /**
-         * Keys it writes that another request may write too (its idempotency key, which a duplicate claims as well):
-         * requests sharing one never go in one transaction, which etcd would refuse as a whole.
-         */
-        default Set<ByteSequence> claimed() {
-            return Set.of();
-        }
-    }
-
-    private record Request(Map<String, Long> wanted, CompletableFuture<QuotaManager.Reserved> result,
+    private record Request(Map<String, Long> wanted, CompletableFuture<Reserved> result,
                            Attachment attachment) {
         /** Operations of the then branch: the lock entry and what the attachment writes. */
         int weight() {
@@ -216,7 +169,6 @@ final class FastReservations {
     /** One account's queue of reservations; one transaction in flight at a time. */
     private final class Lane {
         final String account;
-        final String lockKey;
         final ArrayDeque<Request> queue = new ArrayDeque<>();
         boolean running; // guarded by this
         volatile View view;
@@ -227,7 +179,6 @@ final class FastReservations {
 
         Lane(String account) {
             this.account = account;
-            this.lockKey = QuotaManager.lockKey(account);
         }
 
         void submit(Request request) {
@@ -282,7 +233,7 @@ final class FastReservations {
                         if (seen == null || !usable(seen, resources)) {
                             return slowPath(batch);
                         }
-                        return manager.queryQuotas(account, resources)
+                        return handlers.quotas(account, resources)
                                 .thenCompose(limits -> commit(batch, resources, seen, limits, deadline));
                     })
                     .whenComplete((v, error) -> {
@@ -315,7 +266,7 @@ final class FastReservations {
         void settle(CompletableFuture<TxnResponse> txn, List<Request> fits, List<String> entries, long leaseId,
                     View compared, Set<String> resources) {
             view = null;
-            long failedAt = manager.nowMillis();
+            long failedAt = arithmetic.nowMillis();
             Map<String, Long> amounts = new LinkedHashMap<>();
             List<String> undoneEntries = new ArrayList<>();
             List<Op> undoOps = new ArrayList<>();
@@ -344,17 +295,15 @@ final class FastReservations {
                         LOG.warn("a reservation of account '{}' reported as failed reached etcd late; undoing it", account);
                         // Fenced by an entry that landed with it; counters refreshed since the failure already
                         // show the truth and are left alone.
-                        Acquisition landed = new Acquisition(lockKey, undoneEntries.get(0), false, leaseId, revision,
-                                null, false);
-                        return manager.release(account, amounts, failedAt, landed, false, Call.unbounded(),
-                                        "undo of a late reservation")
+                        Acquisition landed = locks.readEntry(account, undoneEntries.get(0), leaseId, revision);
+                        return releases.undoLate(account, amounts, failedAt, landed)
                                 .thenCompose(v -> undoOps.isEmpty()
                                         ? CompletableFuture.<Void>completedFuture(null)
                                         : Futures.bounded(kv.txn().Then(undoOps.toArray(Op[]::new)).commit(),
                                                 opTimeout, "the undo of a late reservation's records")
                                         .thenApply(r -> (Void) null))
                                 .thenCompose(v -> CompletableFuture.allOf(undoneEntries.stream()
-                                        .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
+                                        .map(e -> locks.releaseEntry(locks.readEntry(account, e, leaseId, revision)))
                                         .toArray(CompletableFuture[]::new)));
                     })
                     .exceptionally(e -> {
@@ -429,7 +378,7 @@ final class FastReservations {
         boolean usable(View seen, Set<String> resources) {
             for (String resource : resources) {
                 VersionedCounter counter = seen.counters().get(resource);
-                if (counter == null || !counter.exists() || stale.test(counter.counter())) {
+                if (counter == null || !counter.exists() || arithmetic.isStale(counter.counter())) {
                     return false;
                 }
             }
@@ -463,11 +412,11 @@ final class FastReservations {
         }
 
         Op accountRead() {
-            return Op.get(bytes(layout.accountKey(account)), GetOption.builder().withKeysOnly(true).build());
+            return locks.accountRead(account);
         }
 
         Op writersCount() {
-            return Op.get(bytes(engine.writersPrefix(lockKey)), GetOption.builder().isPrefix(true).withCountOnly(true).build());
+            return locks.writersCount(account);
         }
 
         CompletableFuture<Void> commit(List<Request> batch, Set<String> resources, View seen, Map<String, Long> limits,
@@ -506,11 +455,9 @@ final class FastReservations {
                 for (Request request : fits) {
                     String entry = entryKey(request, leaseId);
                     entries.add(entry);
-                    writes.add(Op.put(bytes(entry), LockEngine.entryValue(false,
-                            ThreadLocalRandom.current().nextLong(), leaseTime), onLease));
+                    writes.add(Op.put(bytes(entry), locks.readEntryValue(), onLease));
                 }
-                compares.add(new Cmp(bytes(layout.accountKey(account)), Cmp.Op.EQUAL,
-                        CmpTarget.modRevision(seen.accountRevision())));
+                compares.add(locks.noWriterQueuedSince(account, seen.accountRevision()));
                 writes.add(writersCount());
                 reads.add(writersCount());
                 reads.add(accountRead());
@@ -697,7 +644,7 @@ final class FastReservations {
                             .modRevision()))
                     : new Cmp(counterKey, Cmp.Op.EQUAL, CmpTarget.value(Json.write(level.input())));
             List<Cmp> compares = new ArrayList<>(List.of(counter,
-                    new Cmp(bytes(layout.accountKey(account)), Cmp.Op.EQUAL, CmpTarget.modRevision(seen.accountRevision())),
+                    locks.noWriterQueuedSince(account, seen.accountRevision()),
                     new Cmp(bytes(sentinel), Cmp.Op.EQUAL, CmpTarget.createRevision(0))));
             level.fits().stream().filter(r -> r.attachment() != null)
                     .forEach(r -> compares.addAll(r.attachment().compares()));
@@ -708,8 +655,7 @@ final class FastReservations {
                                  PutOption onLease) {
             List<Op> writes = new ArrayList<>(List.of(Op.put(counterKey, Json.write(level.output()), PutOption.DEFAULT)));
             for (Request request : level.fits()) {
-                writes.add(Op.put(bytes(entries.get(request)), LockEngine.entryValue(false,
-                        ThreadLocalRandom.current().nextLong(), leaseTime), onLease));
+                writes.add(Op.put(bytes(entries.get(request)), locks.readEntryValue(), onLease));
                 if (request.attachment() != null) {
                     writes.addAll(request.attachment().writes(entries.get(request), leaseId));
                 }
@@ -726,7 +672,7 @@ final class FastReservations {
         void settleSpeculation(CompletableFuture<TxnResponse> raw, List<Request> batch, Map<Request, String> entries,
                                String sentinel, long leaseId, long accountRevision) {
             view = null;
-            long failedAt = manager.nowMillis();
+            long failedAt = arithmetic.nowMillis();
             settled = raw.copy().orTimeout(opTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
                     .handle((response, error) -> response)
                     .thenCompose(response -> response != null
@@ -780,9 +726,8 @@ final class FastReservations {
                 Op unmark = Op.delete(sentinel, io.etcd.jetcd.options.DeleteOption.DEFAULT);
                 CompletableFuture<TxnResponse> fence = now != accountRevision
                         ? kv.txn().Then(unmark).commit() // the account key moved: the transaction can never land
-                        : kv.txn().If(new Cmp(accountKey, Cmp.Op.EQUAL, CmpTarget.modRevision(accountRevision)))
-                                .Then(Op.put(accountKey, index.isEmpty() ? Json.write(Map.of("refreshedAt", 0L))
-                                        : index.get(0).getValue(), PutOption.DEFAULT), unmark)
+                        : kv.txn().If(locks.noWriterQueuedSince(account, accountRevision))
+                                .Then(locks.keepIndex(account, index.isEmpty() ? null : index.get(0)), unmark)
                                 .Else(unmark) // it moved meanwhile: as good
                                 .commit();
                 return Futures.bounded(fence, opTimeout, what).thenApply(done -> 0L);
@@ -829,15 +774,14 @@ final class FastReservations {
                     return CompletableFuture.<Void>completedFuture(null);
                 }
                 LOG.warn("a reservation of account '{}' reported as failed reached etcd late; undoing it", account);
-                Acquisition landed = new Acquisition(lockKey, undoneEntries.get(0), false, leaseId, revision, null, false);
-                return manager.release(account, amounts, failedAt, landed, false, Call.unbounded(),
-                                "undo of a late reservation")
+                Acquisition landed = locks.readEntry(account, undoneEntries.get(0), leaseId, revision);
+                return releases.undoLate(account, amounts, failedAt, landed)
                         .thenCompose(done -> undoOps.isEmpty()
                                 ? CompletableFuture.<Void>completedFuture(null)
                                 : Futures.bounded(kv.txn().Then(undoOps.toArray(Op[]::new)).commit(), opTimeout,
                                         "the undo of a late reservation's records").thenApply(r -> (Void) null))
                         .thenCompose(done -> CompletableFuture.allOf(undoneEntries.stream()
-                                .map(e -> engine.release(new Acquisition(lockKey, e, false, leaseId, revision, null, false)))
+                                .map(e -> locks.releaseEntry(locks.readEntry(account, e, leaseId, revision)))
                                 .toArray(CompletableFuture[]::new)));
             });
         }
@@ -845,7 +789,7 @@ final class FastReservations {
         /** The lock entry a request creates: named by its attachment, or a new name on {@code leaseId}. */
         String entryKey(Request request, long leaseId) {
             String name = request.attachment() == null ? null : request.attachment().entryName();
-            return name != null ? layout.lockPrefix(lockKey) + name : engine.newEntryKey(lockKey, false, leaseId);
+            return name != null ? locks.namedEntryKey(account, name) : locks.newReadEntryKey(account, leaseId);
         }
 
         /**
@@ -854,7 +798,7 @@ final class FastReservations {
          */
         CompletableFuture<Void> lostRound(List<Request> again, Set<String> resources, View fresh,
                                           Map<String, Long> limits, long deadline) {
-            manager.countConflict();
+            conflicts.increment();
             lastConflictNanos = System.nanoTime();
             List<Request> joined = joinQueued(again, resources);
             return commit(joined, resources, fresh, limits, deadline).whenComplete((v, failed) -> {
@@ -943,11 +887,11 @@ final class FastReservations {
             Map<String, VersionedCounter> counters = new HashMap<>(view == null ? Map.of() : view.counters());
             working.forEach((resource, counter) -> counters.put(resource, new VersionedCounter(counter, revision)));
             see(counters, writers, accountRevision);
-            long now = manager.nowMillis();
+            long now = arithmetic.nowMillis();
             for (int i = 0; i < fits.size(); i++) {
-                Acquisition lock = new Acquisition(lockKey, entries.get(i), false, leaseId, revision, null, false);
-                engine.metrics().acquired(false);
-                fits.get(i).result().complete(new QuotaManager.Reserved(account, fits.get(i).wanted(), lock, now));
+                Acquisition lock = locks.readEntry(account, entries.get(i), leaseId, revision);
+                locks.grantedOnFastPath();
+                fits.get(i).result().complete(new Reserved(account, fits.get(i).wanted(), lock, now));
             }
         }
 

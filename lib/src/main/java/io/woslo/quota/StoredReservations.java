@@ -3,7 +3,6 @@ package io.woslo.quota;
 import static io.woslo.internal.Json.bytes;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KV;
 import io.etcd.jetcd.KeyValue;
@@ -23,12 +22,10 @@ import io.woslo.internal.Fence;
 import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
-import io.woslo.internal.LockEngine;
 import io.woslo.internal.LockLostException;
 import io.woslo.internal.TxnCombiner;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -55,7 +52,9 @@ final class StoredReservations {
     /** The longest one extension may ask for. */
     static final Duration MAX_EXTENSION = Duration.ofDays(1);
 
-    private final QuotaManager manager;
+    private final AccountLock locks;
+    private final QuotaArithmetic arithmetic;
+    private final Reserver reserver;
     private final io.etcd.jetcd.Client client;
     private final KV kv;
     private final Lease leases;
@@ -67,9 +66,12 @@ final class StoredReservations {
     private final Duration opTimeout;
     private final Duration leaseTime;
 
-    StoredReservations(QuotaManager manager, io.etcd.jetcd.Client client, KeyLayout layout, CounterStore counters,
-                       Idempotency idempotency, Duration opTimeout, Duration leaseTime) {
-        this.manager = manager;
+    StoredReservations(io.etcd.jetcd.Client client, KeyLayout layout, CounterStore counters, Idempotency idempotency,
+                       AccountLock locks, QuotaArithmetic arithmetic, Reserver reserver, Duration opTimeout,
+                       Duration leaseTime) {
+        this.locks = locks;
+        this.arithmetic = arithmetic;
+        this.reserver = reserver;
         this.client = client;
         this.kv = client.getKVClient();
         this.leases = client.getLeaseClient();
@@ -79,11 +81,6 @@ final class StoredReservations {
         this.ends = new TxnCombiner(kv, counters.writeTimeout());
         this.opTimeout = opTimeout;
         this.leaseTime = leaseTime;
-    }
-
-    /** The idempotency records, shared with the manager's releases. */
-    Idempotency idempotency() {
-        return idempotency;
     }
 
     /**
@@ -111,17 +108,17 @@ final class StoredReservations {
         if (noop) {
             return CompletableFuture.completedFuture(new StoredReservation(noopId(), account, Map.of(), 0, 0));
         }
-        long now = manager.nowMillis();
+        long now = arithmetic.nowMillis();
         StoredReservation made = new StoredReservation(newId(account), account, wanted, now,
                 now + leaseTime.toMillis());
         CompletableFuture<StoredReservation> work = idempotency.claim(key, made)
-                .thenCompose(claim -> manager.reserve(account, wanted, new Recorded(made, claim)))
+                .thenCompose(claim -> reserver.reserve(account, wanted, new Recorded(made, claim)))
                 .thenApply(reserved -> made);
         return Idempotency.replayed(work, outcome -> Json.MAPPER.convertValue(outcome, StoredReservation.class));
     }
 
     /** The record (and idempotency record) a new stored reservation adds to its reservation's transaction. */
-    private final class Recorded implements FastReservations.Attachment {
+    private final class Recorded implements Attachment {
         private final StoredReservation made;
         private final Idempotency.Claim claim;
         private final ByteSequence key;
@@ -243,7 +240,7 @@ final class StoredReservations {
     private CompletableFuture<Boolean> finishAtOnce(String id, String account, IdempotencyKey key, Call call,
                                                     long deadline) {
         ByteSequence record = key(id);
-        ByteSequence entry = bytes(layout.lockPrefix(QuotaManager.lockKey(account)) + entryName(id));
+        ByteSequence entry = bytes(locks.namedEntryKey(account, entryName(id)));
         return idempotency.claim(key, Map.of("ended", true)).thenCompose(claim -> {
             if (!call.beginWrite()) {
                 return CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id));
@@ -388,7 +385,7 @@ final class StoredReservations {
         Fence own = new Fence(stored.entry(), entryRevision, record.getLease(), false);
         return lowerUnder(record, stored, giveBack, claim, own, entryRevision).exceptionallyCompose(error ->
                 Futures.unwrap(error) instanceof LockLostException // the entry was removed by hand: lock anew
-                        ? manager.withReadLock(stored.account(), lock ->
+                        ? locks.withReadLock(stored.account(), lock ->
                                 lowerUnder(record, stored, giveBack, claim, Fence.of(lock), entryRevision))
                         : CompletableFuture.failedFuture(error));
     }
@@ -425,7 +422,7 @@ final class StoredReservations {
         EndGuard guard = new EndGuard(client, layout, counters.writeTimeout(), stored.account(),
                 stored.resources().keySet(), record, fence, stored.entry(), entryRevision, claim);
         return counters.update(stored.account(), giveBack.keySet(), null, guard,
-                seen -> manager.arithmetic().lowerPlan(stored.account(), giveBack, seen));
+                seen -> arithmetic.lowerPlan(stored.account(), giveBack, seen));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -437,7 +434,7 @@ final class StoredReservations {
      */
     CompletableFuture<Optional<StoredReservation>> extend(String id, Duration by) {
         if (id.startsWith(NOOP_PREFIX)) {
-            long now = manager.nowMillis();
+            long now = arithmetic.nowMillis();
             return CompletableFuture.completedFuture(isNoopId(id)
                     ? Optional.of(new StoredReservation(id, "", Map.of(), 0, now + by.toMillis()))
                     : Optional.empty());
@@ -453,7 +450,7 @@ final class StoredReservations {
             }
             KeyValue record = got.getKvs().get(0);
             Stored stored = Json.read(record.getValue(), Stored.class);
-            long target = manager.nowMillis() + by.toMillis();
+            long target = arithmetic.nowMillis() + by.toMillis();
             if (stored.expiresAt() >= target) {
                 return CompletableFuture.completedFuture(Optional.of(stored.reservation(id)));
             }
@@ -473,7 +470,7 @@ final class StoredReservations {
         Fence fence = new Fence(stored.entry(), stored.entryRevision(record), record.getLease(), false);
         CompletableFuture<TxnResponse> txn = kv.txn()
                 .If(new Cmp(key, Cmp.Op.EQUAL, CmpTarget.modRevision(record.getModRevision())), fence.compare())
-                .Then(Op.put(entry, LockEngine.entryValue(false, ThreadLocalRandom.current().nextLong(), by), onLease),
+                .Then(Op.put(entry, AccountLock.readEntryValue(by), onLease),
                         Op.put(key, Json.write(longer), onLease))
                 .Else(Op.get(key, GetOption.builder().withKeysOnly(true).build()), fence.read())
                 .commit();
