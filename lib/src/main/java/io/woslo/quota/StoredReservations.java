@@ -602,7 +602,7 @@ final class StoredReservations {
                 opTimeout, "a read of the open reservations").thenApply(got -> {
                     java.util.List<StoredReservation> out = new java.util.ArrayList<>();
                     for (KeyValue record : got.getKvs()) {
-                        String id = KeyLayout.unescape(Json.string(record.getKey()).substring(prefix.length()));
+                        String id = layout.reservationIdOf(Json.string(record.getKey()));
                         Listed listed;
                         try {
                             listed = Json.read(record.getValue(), Listed.class);
