@@ -286,9 +286,8 @@ public final class CounterStore {
                 .commit();
         String what = "an update of the counters of account '" + account + "'";
         return Futures.bounded(txn, writeTimeout, what)
-                .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EtcdUnavailableException
-                        ? resolve(new LostWrite(guard, writeId, what)).thenApply(landed -> null)
-                        : CompletableFuture.failedFuture(error))
+                .exceptionallyCompose(error -> settleIfLost(error, guard, writeId, what)
+                        .thenApply(landed -> (TxnResponse) null))
                 .thenCompose(response -> {
                     if (response == null || response.isSucceeded()) {
                         return CompletableFuture.completedFuture(changes);
@@ -310,6 +309,40 @@ public final class CounterStore {
                             .thenCompose(next -> attempt(account, resources, next, guard, plan, deadline,
                                     conflicts + 1));
                 });
+    }
+
+    /**
+     * {@code guard}'s transaction alone, changing no counter (e.g. the end of a reservation that gives nothing back),
+     * sent through {@code combiner} so that concurrent ones share one transaction. It is sent again when another part
+     * failed the combined transaction while this guard held; it fails with the guard's {@link Guard#failure} when the
+     * guard did not hold; an answer that was lost is settled as {@link #update}'s are ({@link #resolve}).
+     *
+     * @param claimed keys the guard writes that another part may write too ({@link TxnCombiner.Part})
+     */
+    public CompletableFuture<Void> commitAlone(Guard guard, TxnCombiner combiner, java.util.Set<ByteSequence> claimed,
+                                               String what) {
+        String writeId = Long.toHexString(ThreadLocalRandom.current().nextLong());
+        TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(guard.compares(),
+                guard.writes(writeId, java.util.Set.of()), guard.reads(), claimed));
+        return txn.outcome().handle((outcome, error) -> {
+            if (error != null) {
+                return settleIfLost(error, guard, writeId, what);
+            }
+            if (outcome.succeeded()) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            RuntimeException refused = guard.failure(outcome.gets(), what);
+            return refused != null
+                    ? CompletableFuture.<Void>failedFuture(refused)
+                    : commitAlone(guard, combiner, claimed, what);
+        }).thenCompose(next -> next);
+    }
+
+    /** A guarded write that failed with {@code error}: settled when its answer was lost, else failed with it. */
+    private CompletableFuture<Void> settleIfLost(Throwable error, Guard guard, String writeId, String what) {
+        return Futures.unwrap(error) instanceof EtcdUnavailableException
+                ? resolve(new LostWrite(guard, writeId, what))
+                : CompletableFuture.failedFuture(Futures.unwrap(error));
     }
 
     /**

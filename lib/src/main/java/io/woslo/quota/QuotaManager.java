@@ -95,6 +95,8 @@ public final class QuotaManager implements AutoCloseable {
     private final Reserver reserver;
     private final HeldReservations held;
     private final StoredReservations stored;
+    private final StoredEnds storedEnds;
+    private final StoredExtension storedExtension;
     private final Checker checker;
     private final Background background;
 
@@ -122,8 +124,11 @@ public final class QuotaManager implements AutoCloseable {
                 new SlowReserver(counters, locks, handlers, arithmetic, refresher, releases));
         this.held = new HeldReservations(b.client, layout, counters, locks, releases, arithmetic, delivery,
                 b.operationTimeout);
-        this.stored = new StoredReservations(b.client, layout, counters, idempotency, locks, arithmetic, reserver,
+        this.stored = new StoredReservations(b.client, layout, idempotency, arithmetic, reserver,
                 b.operationTimeout, b.lockLeaseTime);
+        this.storedEnds = new StoredEnds(b.client, layout, counters, idempotency, locks, arithmetic,
+                b.operationTimeout);
+        this.storedExtension = new StoredExtension(b.client, layout, counters, arithmetic, b.operationTimeout);
         this.checker = new Checker(counters, locks, handlers, arithmetic);
         this.background = new Background(new Background.Settings(b.client.getKVClient(), layout.namespace(), handlers,
                 b.metrics, b.overQuotaListener, b.failureMode, b.quotaEnabled, b.healthCheckInterval,
@@ -231,7 +236,7 @@ public final class QuotaManager implements AutoCloseable {
             return reservation;
         });
         Call call = new Call();
-        Consumer<StoredReservation> abandoned = late -> stored.end(late.id(), Map.of(), null,
+        Consumer<StoredReservation> abandoned = late -> storedEnds.end(late.id(), Map.of(), null,
                 Call.unbounded()).exceptionally(e -> {
                     LOG.warn("could not give back the abandoned reservation {}: {}", late.id(),
                             Futures.unwrap(e).getMessage());
@@ -252,7 +257,7 @@ public final class QuotaManager implements AutoCloseable {
 
     /** A stored reservation by id, empty when unknown or ended. */
     public CompletableFuture<Optional<StoredReservation>> findStoredAsync(String id) {
-        return delivery.deliver(stored.find(StoredReservations.requireId(id)), "a read of reservation " + id, null);
+        return delivery.deliver(stored.find(ReservationIds.require(id)), "a read of reservation " + id, null);
     }
 
     // --- Dry runs and reads of stored reservations (reservation lifecycle) -------------------------------------
@@ -337,8 +342,8 @@ public final class QuotaManager implements AutoCloseable {
      *                                  more than was reserved; nothing changes then
      */
     public CompletableFuture<Boolean> finishStoredAsync(String id, Map<String, Long> keep, IdempotencyKey key) {
-        String checked = StoredReservations.requireId(id);
-        return delivery.deliverChange("the end of reservation " + id, call -> stored.end(checked, keep, key, call));
+        String checked = ReservationIds.require(id);
+        return delivery.deliverChange("the end of reservation " + id, call -> storedEnds.end(checked, keep, key, call));
     }
 
     /**
@@ -352,8 +357,8 @@ public final class QuotaManager implements AutoCloseable {
 
     /** {@link #rollbackStoredAsync(String)} with an idempotency key (may be null). */
     public CompletableFuture<Boolean> rollbackStoredAsync(String id, IdempotencyKey key) {
-        String checked = StoredReservations.requireId(id);
-        return delivery.deliverChange("the rollback of reservation " + id, call -> stored.end(checked, Map.of(), key, call));
+        String checked = ReservationIds.require(id);
+        return delivery.deliverChange("the rollback of reservation " + id, call -> storedEnds.end(checked, Map.of(), key, call));
     }
 
     /**
@@ -363,9 +368,9 @@ public final class QuotaManager implements AutoCloseable {
      * @throws IllegalArgumentException for an extension that is not positive or longer than a day
      */
     public CompletableFuture<Optional<StoredReservation>> extendStoredAsync(String id, Duration by) {
-        String checked = StoredReservations.requireId(id);
-        Requirements.extension(by, StoredReservations.MAX_EXTENSION);
-        return delivery.deliver(stored.extend(checked, by), "the extension of reservation " + id, null);
+        String checked = ReservationIds.require(id);
+        Requirements.extension(by, ReservationIds.MAX_EXTENSION);
+        return delivery.deliver(storedExtension.extend(checked, by), "the extension of reservation " + id, null);
     }
 
     // ---------------------------------------------------------------------------------------------------------

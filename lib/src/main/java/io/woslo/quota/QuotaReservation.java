@@ -121,7 +121,7 @@ final class QuotaReservation implements Reservation {
 
     @Override
     public CompletableFuture<Void> extendAsync(java.time.Duration duration) {
-        Requirements.extension(duration, StoredReservations.MAX_EXTENSION);
+        Requirements.extension(duration, ReservationIds.MAX_EXTENSION);
         Acquisition lock = readLock.get();
         if (lock == null) {
             return CompletableFuture.completedFuture(null);
