@@ -1,6 +1,9 @@
 package io.woslo.quota;
 
 import io.etcd.jetcd.ByteSequence;
+import io.etcd.jetcd.kv.GetResponse;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -21,5 +24,30 @@ record BatchRequest(Map<String, Long> wanted, CompletableFuture<Reserved> result
 
     Set<ByteSequence> claimed() {
         return attachment == null ? Set.of() : attachment.claimed();
+    }
+
+    /**
+     * The requests of {@code batch} to plan again after a failed transaction: all but those (among {@code fits},
+     * whose attachments' reads {@code reads} holds in order) whose own attachment failed; those are answered
+     * with its failure.
+     */
+    static List<BatchRequest> withoutFailedAttachments(List<BatchRequest> batch, List<BatchRequest> fits,
+                                                       List<GetResponse> reads) {
+        List<BatchRequest> again = new ArrayList<>(batch);
+        int at = 0;
+        for (BatchRequest request : fits) {
+            Attachment attachment = request.attachment();
+            if (attachment == null) {
+                continue;
+            }
+            int n = attachment.reads().size();
+            RuntimeException failure = attachment.failure(reads.subList(at, at + n));
+            at += n;
+            if (failure != null) {
+                request.result().completeExceptionally(failure);
+                again.remove(request);
+            }
+        }
+        return again;
     }
 }

@@ -7,7 +7,9 @@ import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
 import io.woslo.internal.VersionedCounter;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The counters of an account as a {@link Lane} last saw them, with no writer queued at that time.
@@ -36,5 +38,29 @@ record CounterView(Map<String, VersionedCounter> counters, long accountRevision,
 
     static VersionedCounter versioned(KeyValue kv) {
         return new VersionedCounter(Json.read(kv.getValue(), Counter.class), kv.getModRevision());
+    }
+
+    /** Whether a counter of {@code resources}, or the account key, changed between this view and {@code after}. */
+    boolean movedSince(CounterView after, Set<String> resources) {
+        if (accountRevision != after.accountRevision()) {
+            return true;
+        }
+        for (String resource : resources) {
+            if (counters.get(resource).modRevision() != after.counters().get(resource).modRevision()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** These counters with those of {@code resources} as a failed transaction's else branch read them, in order. */
+    Map<String, VersionedCounter> withElse(Set<String> resources, List<GetResponse> gets) {
+        Map<String, VersionedCounter> out = new HashMap<>(counters);
+        int i = 0;
+        for (String resource : resources) {
+            List<KeyValue> kvs = gets.get(i++).getKvs();
+            out.put(resource, kvs.isEmpty() ? VersionedCounter.MISSING : versioned(kvs.get(0)));
+        }
+        return out;
     }
 }

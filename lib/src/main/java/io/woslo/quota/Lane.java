@@ -4,8 +4,6 @@ import static io.woslo.internal.Json.bytes;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.KV;
-import io.etcd.jetcd.KeyValue;
-import io.etcd.jetcd.kv.GetResponse;
 import io.etcd.jetcd.kv.TxnResponse;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
@@ -266,19 +264,6 @@ final class Lane {
         return CompletableFuture.failedFuture(cause);
     }
 
-    /** Whether a counter of {@code resources}, or the account key, changed between two views. */
-    boolean movedSince(CounterView before, CounterView after, Set<String> resources) {
-        if (before.accountRevision() != after.accountRevision()) {
-            return true;
-        }
-        for (String resource : resources) {
-            if (before.counters().get(resource).modRevision() != after.counters().get(resource).modRevision()) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
      * {@code again} with the requests queued meanwhile that fit the same transaction (their resources among
      * {@code resources}, within the batch and operation limits, no idempotency key shared), taken off the queue.
@@ -304,30 +289,6 @@ final class Lane {
         return joined;
     }
 
-    /**
-     * The requests of {@code batch} to plan again after a failed transaction: all but those (among {@code fits},
-     * whose attachments' reads {@code reads} holds in order) whose own attachment failed; those are answered
-     * with its failure.
-     */
-    List<BatchRequest> withoutFailedAttachments(List<BatchRequest> batch, List<BatchRequest> fits, List<GetResponse> reads) {
-        List<BatchRequest> again = new ArrayList<>(batch);
-        int at = 0;
-        for (BatchRequest request : fits) {
-            Attachment attachment = request.attachment();
-            if (attachment == null) {
-                continue;
-            }
-            int n = attachment.reads().size();
-            RuntimeException failure = attachment.failure(reads.subList(at, at + n));
-            at += n;
-            if (failure != null) {
-                request.result().completeExceptionally(failure);
-                again.remove(request);
-            }
-        }
-        return again;
-    }
-
     void granted(long revision, long writers, long accountRevision, List<BatchRequest> fits, List<String> entries,
                  Map<String, Counter> working, long leaseId) {
         Map<String, VersionedCounter> counters = new HashMap<>(view == null ? Map.of() : view.counters());
@@ -339,15 +300,5 @@ final class Lane {
             locks.grantedOnFastPath();
             fits.get(i).result().complete(new Reserved(account, fits.get(i).wanted(), lock, now));
         }
-    }
-
-    Map<String, VersionedCounter> fromElse(Set<String> resources, CounterView seen, List<GetResponse> gets) {
-        Map<String, VersionedCounter> counters = new HashMap<>(seen.counters());
-        int i = 0;
-        for (String resource : resources) {
-            List<KeyValue> kvs = gets.get(i++).getKvs();
-            counters.put(resource, kvs.isEmpty() ? VersionedCounter.MISSING : CounterView.versioned(kvs.get(0)));
-        }
-        return counters;
     }
 }

@@ -78,18 +78,46 @@ final class Speculation {
      * <p>Comparing the value (not the mod revision) is sound because what a plan decides depends on nothing but
      * the value. Every level writes the lock entry of the batch's first request (each level is planned only where
      * that request fits), and compares it absent: a transaction whose answer was lost is withdrawn by writing that
-     * entry first ({@link #settleSpeculation}), which no value can undo.
+     * entry first ({@link LateLandings#settleSpeculation}), which no value can undo.
      */
-    CompletableFuture<Void> speculate(List<BatchRequest> batch, String resource, CounterView seen, Map<String, Long> limits,
-                                      long deadline) {
+    CompletableFuture<Void> speculate(List<BatchRequest> batch, String resource, CounterView seen,
+                                      Map<String, Long> limits, long deadline) {
+        List<Level> levels = plan(batch, resource, seen, limits);
+        if (levels.isEmpty()) { // nothing fits even as seen: the plain path decides (refusals need a fresh view)
+            lane.notContended();
+            return lane.commit(batch, Set.of(resource), seen, limits, deadline);
+        }
+        return leases.lease().thenCompose(leaseId -> {
+            Map<BatchRequest, String> entries = new HashMap<>();
+            batch.forEach(r -> entries.put(r, lane.entryKey(r, leaseId)));
+            Sent sent = new Sent(batch, resource, seen, limits, deadline, levels, leaseId, entries,
+                    entries.get(batch.get(0)));
+            CompletableFuture<TxnResponse> raw = send(sent);
+            return Futures.bounded(raw, opTimeout, "a reservation of account '" + account + "'")
+                    .handle((response, error) -> answered(sent, raw, response, error))
+                    .thenCompose(next -> next);
+        });
+    }
+
+    /** A speculative batch on its way: its levels, its entries on {@code leaseId}, and its sentinel entry. */
+    private record Sent(List<BatchRequest> batch, String resource, CounterView seen, Map<String, Long> limits,
+                        long deadline, List<Level> levels, long leaseId, Map<BatchRequest, String> entries,
+                        String sentinel) {
+    }
+
+    /**
+     * The levels: the batch planned on the counter as seen plus {@code j} used, for each {@code j} on which the
+     * batch's first request still fits, as many as one transaction's operations allow.
+     */
+    private List<Level> plan(List<BatchRequest> batch, String resource, CounterView seen, Map<String, Long> limits) {
         VersionedCounter base = seen.counters().get(resource);
         List<Level> levels = new ArrayList<>();
         int budget = TxnCombiner.MAX_OPS - 1 - (batch.size() * 2 + 4); // the last level's reads
         for (int j = 0; j < MAX_SPECULATIONS; j++) {
             Counter input = base.counter().withUsed(base.counter().used() + j);
             Map<String, Counter> working = new LinkedHashMap<>(Map.of(resource, input));
-            QuotaArithmetic.Planned<BatchRequest> planned = QuotaArithmetic.planBatch(account, batch, BatchRequest::wanted,
-                    working, limits);
+            QuotaArithmetic.Planned<BatchRequest> planned = QuotaArithmetic.planBatch(account, batch,
+                    BatchRequest::wanted, working, limits);
             List<BatchRequest> fits = planned.fits();
             if (fits.isEmpty() || fits.get(0) != batch.get(0)) {
                 break; // from here on the first request does not fit: decide on what etcd returns
@@ -101,80 +129,82 @@ final class Speculation {
             budget -= size;
             levels.add(new Level(resource, input, working.get(resource), fits, planned.refused()));
         }
-        if (levels.isEmpty()) { // nothing fits even as seen: the plain path decides (refusals need a fresh view)
-            lane.notContended();
-            return lane.commit(batch, Set.of(resource), seen, limits, deadline);
-        }
-        return leases.lease().thenCompose(leaseId -> {
-            Map<BatchRequest, String> entries = new HashMap<>();
-            batch.forEach(r -> entries.put(r, lane.entryKey(r, leaseId)));
-            String sentinel = entries.get(batch.get(0));
-            ByteSequence counterKey = bytes(layout.quotaKey(account, resource));
-            PutOption onLease = PutOption.builder().withLeaseId(leaseId).build();
-            List<Op> finalReads = new ArrayList<>(List.of(Op.get(counterKey, GetOption.DEFAULT), lane.writersCount(),
-                    lane.accountRead()));
-            batch.forEach(r -> {
-                if (r.attachment() != null) {
-                    finalReads.addAll(r.attachment().reads());
-                }
-            });
-            // Built from the last level up: each level's else branch is the next level.
-            Op[] otherwise = finalReads.toArray(Op[]::new);
-            for (int j = levels.size() - 1; j >= 1; j--) {
-                otherwise = new Op[] {Op.txn(levelCompares(j, levels.get(j), counterKey, sentinel, seen),
-                        levelWrites(levels.get(j), counterKey, entries, leaseId, onLease), otherwise)};
+        return levels;
+    }
+
+    /** The nested transaction, built from the last level up: each level's else branch is the next level. */
+    private CompletableFuture<TxnResponse> send(Sent sent) {
+        ByteSequence counterKey = bytes(layout.quotaKey(account, sent.resource()));
+        PutOption onLease = PutOption.builder().withLeaseId(sent.leaseId()).build();
+        List<Op> finalReads = new ArrayList<>(List.of(Op.get(counterKey, GetOption.DEFAULT), lane.writersCount(),
+                lane.accountRead()));
+        sent.batch().forEach(r -> {
+            if (r.attachment() != null) {
+                finalReads.addAll(r.attachment().reads());
             }
-            Cmp[] outerCompares = levelCompares(0, levels.get(0), counterKey, sentinel, seen);
-            Op[] outerThen = levelWrites(levels.get(0), counterKey, entries, leaseId, onLease);
-            Op[] outerElse = otherwise;
-            CompletableFuture<TxnResponse> raw = kv.txn().If(outerCompares).Then(outerThen).Else(outerElse)
-                    .commit();
-            return Futures.bounded(raw, opTimeout, "a reservation of account '" + account + "'")
-                    .handle((response, error) -> {
-                        if (error != null) {
-                            if (Futures.isNotFound(error)) { // the shared lease is gone: take the slow path
-                                leases.discard(leaseId);
-                                return lane.slowPath(batch);
-                            }
-                            late.settleSpeculation(raw, batch, entries, sentinel, leaseId, seen.accountRevision());
-                            return lane.answerLost(batch, error);
-                        }
-                        TxnResponse at = response;
-                        for (Level level : levels) {
-                            if (at.isSucceeded()) {
-                                if (level != levels.get(0)) {
-                                    parts.speculativeHits().increment();
-                                }
-                                List<String> granted = level.fits().stream().map(entries::get).toList();
-                                lane.granted(response.getHeader().getRevision(), at.getGetResponses().get(0).getCount(),
-                                        seen.accountRevision(), level.fits(), granted,
-                                        Map.of(resource, level.output()), leaseId);
-                                level.refused().forEach((r, e) -> r.result().completeExceptionally(e));
-                                return CompletableFuture.<Void>completedFuture(null);
-                            }
-                            if (level != levels.get(levels.size() - 1)) {
-                                at = at.getTxnResponses().get(0);
-                            }
-                        }
-                        // No level held: plan again on what the last else branch read.
-                        List<GetResponse> gets = at.getGetResponses();
-                        List<BatchRequest> again = lane.withoutFailedAttachments(batch, batch, gets.subList(3, gets.size()));
-                        if (again.isEmpty()) {
-                            return CompletableFuture.<Void>completedFuture(null);
-                        }
-                        CounterView fresh = lane.see(lane.fromElse(Set.of(resource), seen, gets), gets.get(1).getCount(),
-                                CounterView.modRevision(gets.get(2)));
-                        if (fresh == null || !lane.usable(fresh, Set.of(resource))) {
-                            return lane.slowPath(again);
-                        }
-                        if (System.nanoTime() > deadline) {
-                            return CompletableFuture.<Void>failedFuture(new EtcdUnavailableException("the counters of"
-                                    + " account '" + account + "' stayed contended for " + opTimeout, null));
-                        }
-                        return lane.lostRound(again, Set.of(resource), fresh, limits, deadline);
-                    })
-                    .thenCompose(next -> next);
         });
+        List<Level> levels = sent.levels();
+        Op[] otherwise = finalReads.toArray(Op[]::new);
+        for (int j = levels.size() - 1; j >= 1; j--) {
+            otherwise = new Op[] {Op.txn(levelCompares(j, levels.get(j), counterKey, sent.sentinel(), sent.seen()),
+                    levelWrites(levels.get(j), counterKey, sent.entries(), sent.leaseId(), onLease), otherwise)};
+        }
+        return kv.txn().If(levelCompares(0, levels.get(0), counterKey, sent.sentinel(), sent.seen()))
+                .Then(levelWrites(levels.get(0), counterKey, sent.entries(), sent.leaseId(), onLease))
+                .Else(otherwise)
+                .commit();
+    }
+
+    private CompletableFuture<Void> answered(Sent sent, CompletableFuture<TxnResponse> raw, TxnResponse response,
+                                             Throwable error) {
+        if (error != null) {
+            if (Futures.isNotFound(error)) { // the shared lease is gone: take the slow path
+                leases.discard(sent.leaseId());
+                return lane.slowPath(sent.batch());
+            }
+            late.settleSpeculation(raw, sent.batch(), sent.entries(), sent.sentinel(), sent.leaseId(),
+                    sent.seen().accountRevision());
+            return lane.answerLost(sent.batch(), error);
+        }
+        TxnResponse at = response;
+        List<Level> levels = sent.levels();
+        for (Level level : levels) {
+            if (at.isSucceeded()) {
+                if (level != levels.get(0)) {
+                    parts.speculativeHits().increment();
+                }
+                List<String> granted = level.fits().stream().map(sent.entries()::get).toList();
+                lane.granted(response.getHeader().getRevision(), at.getGetResponses().get(0).getCount(),
+                        sent.seen().accountRevision(), level.fits(), granted,
+                        Map.of(sent.resource(), level.output()), sent.leaseId());
+                level.refused().forEach((r, e) -> r.result().completeExceptionally(e));
+                return CompletableFuture.completedFuture(null);
+            }
+            if (level != levels.get(levels.size() - 1)) {
+                at = at.getTxnResponses().get(0);
+            }
+        }
+        return noLevelHeld(sent, at.getGetResponses());
+    }
+
+    /** No level held: plan again on what the last else branch read. */
+    private CompletableFuture<Void> noLevelHeld(Sent sent, List<GetResponse> gets) {
+        Set<String> resources = Set.of(sent.resource());
+        List<BatchRequest> again = BatchRequest.withoutFailedAttachments(sent.batch(), sent.batch(),
+                gets.subList(3, gets.size()));
+        if (again.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CounterView fresh = lane.see(sent.seen().withElse(resources, gets), gets.get(1).getCount(),
+                CounterView.modRevision(gets.get(2)));
+        if (fresh == null || !lane.usable(fresh, resources)) {
+            return lane.slowPath(again);
+        }
+        if (System.nanoTime() > sent.deadline()) {
+            return CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of"
+                    + " account '" + account + "' stayed contended for " + opTimeout, null));
+        }
+        return lane.lostRound(again, resources, fresh, sent.limits(), sent.deadline());
     }
 
     /**
