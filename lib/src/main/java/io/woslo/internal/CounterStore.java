@@ -14,14 +14,12 @@ import io.etcd.jetcd.op.CmpTarget;
 import io.etcd.jetcd.op.Op;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
-import io.etcd.jetcd.watch.WatchEvent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -195,61 +193,7 @@ public final class CounterStore {
      * mark ({@link Fence#touch}), plus {@code also}; a lost write is settled by that mark ({@link #settle}).
      */
     public Guard fenced(Fence fence, List<Also> also) {
-        return new FencedGuard(fence, List.copyOf(also));
-    }
-
-    private final class FencedGuard implements Guard {
-        private final Fence fence;
-        private final List<Also> also;
-
-        FencedGuard(Fence fence, List<Also> also) {
-            this.fence = fence;
-            this.also = also;
-        }
-
-        @Override
-        public List<Cmp> compares() {
-            List<Cmp> out = new ArrayList<>(also.size() + 1);
-            out.add(fence.compare());
-            also.forEach(a -> out.add(a.compare()));
-            return out;
-        }
-
-        @Override
-        public List<Op> writes(String writeId, java.util.Set<String> changed) {
-            List<Op> out = new ArrayList<>(also.size() + 1);
-            out.add(fence.touch(writeId));
-            also.forEach(a -> out.add(a.write()));
-            return out;
-        }
-
-        @Override
-        public List<Op> reads() {
-            List<Op> out = new ArrayList<>(also.size() + 1);
-            out.add(fence.read());
-            also.forEach(a -> out.add(a.read()));
-            return out;
-        }
-
-        @Override
-        public RuntimeException failure(List<GetResponse> reads, String what) {
-            List<KeyValue> entry = reads.get(0).getKvs();
-            if (!fence.holds(entry.isEmpty() ? null : entry.get(0))) {
-                return fence.lost(what);
-            }
-            for (int i = 0; i < also.size(); i++) {
-                RuntimeException failure = also.get(i).failure(reads.get(i + 1).getKvs());
-                if (failure != null) {
-                    return failure;
-                }
-            }
-            return null;
-        }
-
-        @Override
-        public CompletableFuture<Boolean> settle(String writeId) {
-            return settleByMark(fence, writeId);
-        }
+        return new FencedGuard(kv, watches, writeTimeout, fence, List.copyOf(also));
     }
 
     private CompletableFuture<Map<String, Counter>> attempt(String account, List<String> resources,
@@ -286,9 +230,8 @@ public final class CounterStore {
                 .commit();
         String what = "an update of the counters of account '" + account + "'";
         return Futures.bounded(txn, writeTimeout, what)
-                .exceptionallyCompose(error -> Futures.unwrap(error) instanceof EtcdUnavailableException
-                        ? resolve(new LostWrite(guard, writeId, what)).thenApply(landed -> null)
-                        : CompletableFuture.failedFuture(error))
+                .exceptionallyCompose(error -> settleIfLost(error, guard, writeId, what)
+                        .thenApply(landed -> (TxnResponse) null))
                 .thenCompose(response -> {
                     if (response == null || response.isSucceeded()) {
                         return CompletableFuture.completedFuture(changes);
@@ -310,6 +253,40 @@ public final class CounterStore {
                             .thenCompose(next -> attempt(account, resources, next, guard, plan, deadline,
                                     conflicts + 1));
                 });
+    }
+
+    /**
+     * {@code guard}'s transaction alone, changing no counter (e.g. the end of a reservation that gives nothing back),
+     * sent through {@code combiner} so that concurrent ones share one transaction. It is sent again when another part
+     * failed the combined transaction while this guard held; it fails with the guard's {@link Guard#failure} when the
+     * guard did not hold; an answer that was lost is settled as {@link #update}'s are ({@link #resolve}).
+     *
+     * @param claimed keys the guard writes that another part may write too ({@link TxnCombiner.Part})
+     */
+    public CompletableFuture<Void> commitAlone(Guard guard, TxnCombiner combiner, java.util.Set<ByteSequence> claimed,
+                                               String what) {
+        String writeId = Long.toHexString(ThreadLocalRandom.current().nextLong());
+        TxnCombiner.Submission txn = combiner.submit(new TxnCombiner.Part(guard.compares(),
+                guard.writes(writeId, java.util.Set.of()), guard.reads(), claimed));
+        return txn.outcome().handle((outcome, error) -> {
+            if (error != null) {
+                return settleIfLost(error, guard, writeId, what);
+            }
+            if (outcome.succeeded()) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            RuntimeException refused = guard.failure(outcome.gets(), what);
+            return refused != null
+                    ? CompletableFuture.<Void>failedFuture(refused)
+                    : commitAlone(guard, combiner, claimed, what);
+        }).thenCompose(next -> next);
+    }
+
+    /** A guarded write that failed with {@code error}: settled when its answer was lost, else failed with it. */
+    private CompletableFuture<Void> settleIfLost(Throwable error, Guard guard, String writeId, String what) {
+        return Futures.unwrap(error) instanceof EtcdUnavailableException
+                ? resolve(new LostWrite(guard, writeId, what))
+                : CompletableFuture.failedFuture(Futures.unwrap(error));
     }
 
     /**
@@ -342,43 +319,6 @@ public final class CounterStore {
     /** Tells whether a lost guarded write landed, making sure one that did not never will ({@link Guard#settle}). */
     public CompletableFuture<Boolean> settle(LostWrite lost) {
         return lost.guard().settle(lost.writeId());
-    }
-
-    /**
-     * Settles a fenced write by its mark. One transaction tells and settles: if the fence entry carries the write's
-     * mark, it landed (true); if the entry is there without it, the entry is deleted, so that the write, fenced by it,
-     * can never land (false; the caller's lock is gone). If the entry has gone already (its lease ended), the write
-     * cannot land any more, and etcd's history of the entry says whether the mark was ever written. Fails when etcd
-     * does not answer in time.
-     */
-    private CompletableFuture<Boolean> settleByMark(Fence fence, String writeId) {
-        ByteSequence entry = bytes(fence.entryKey());
-        CompletableFuture<TxnResponse> txn = kv.txn()
-                .If(fence.compare(), new Cmp(entry, Cmp.Op.EQUAL, CmpTarget.value(fence.touchValue(writeId))))
-                .Then()
-                .Else(fence.read(), Op.delete(entry, io.etcd.jetcd.options.DeleteOption.DEFAULT))
-                .commit();
-        return Futures.bounded(txn, writeTimeout, "the settlement of a write fenced by " + fence.entryKey())
-                .thenCompose(response -> {
-                    if (response.isSucceeded()) {
-                        return CompletableFuture.completedFuture(true);
-                    }
-                    List<KeyValue> seen = response.getGetResponses().get(0).getKvs();
-                    return fence.holds(seen.isEmpty() ? null : seen.get(0))
-                            ? CompletableFuture.completedFuture(false)
-                            : markedBeforeGone(fence, writeId);
-                });
-    }
-
-    /** Whether the gone fence entry carried the write's mark at some point, from etcd's history of the key. */
-    private CompletableFuture<Boolean> markedBeforeGone(Fence fence, String writeId) {
-        ByteSequence mark = fence.touchValue(writeId);
-        return KeyHistory.first(watches, bytes(fence.entryKey()), fence.createRevision(), event -> {
-            if (event.getEventType() == WatchEvent.EventType.DELETE) {
-                return Optional.of(false); // the entry's end: no mark before it
-            }
-            return event.getKeyValue().getValue().equals(mark) ? Optional.of(true) : Optional.empty();
-        }, writeTimeout, "a read of the history of " + fence.entryKey());
     }
 
     /** The bound on one guarded write and on its settlement (a quarter of the operation timeout). */

@@ -199,4 +199,14 @@ public final class KeyLayout {
     public String accountOf(String accountKey) {
         return unescape(accountKey.substring(accountsPrefix().length()));
     }
+
+    /** The resource name of a key under {@link #quotaPrefix(String)} of {@code account}. */
+    public String resourceOf(String account, String quotaKey) {
+        return unescape(quotaKey.substring(quotaPrefix(account).length()));
+    }
+
+    /** The reservation id of a key under {@link #reservationsPrefix()}. */
+    public String reservationIdOf(String reservationKey) {
+        return unescape(reservationKey.substring(reservationsPrefix().length()));
+    }
 }

@@ -22,8 +22,9 @@ import io.woslo.internal.KeyHistory;
 import io.woslo.internal.KeyLayout;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -208,23 +209,9 @@ final class EndGuard implements CounterStore.Guard {
 
     /** Which of the reservation's counters were written at {@code revision}. */
     private CompletableFuture<Set<String>> changedAt(long revision) {
-        List<String> names = new ArrayList<>(resources);
-        List<CompletableFuture<Boolean>> reads = new ArrayList<>();
-        for (String resource : names) {
-            reads.add(Futures.bounded(kv.get(bytes(layout.quotaKey(account, resource)),
-                            GetOption.builder().withRevision(revision).withKeysOnly(true).build()), bound,
-                    "a read of a counter at revision " + revision)
-                    .thenApply(got -> !got.getKvs().isEmpty() && got.getKvs().get(0).getModRevision() == revision));
-        }
-        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenApply(v -> {
-            Set<String> changed = new HashSet<>();
-            for (int i = 0; i < names.size(); i++) {
-                if (reads.get(i).join()) {
-                    changed.add(names.get(i));
-                }
-            }
-            return changed;
-        });
+        Map<String, String> keys = new HashMap<>();
+        resources.forEach(resource -> keys.put(resource, layout.quotaKey(account, resource)));
+        return AtRevision.changed(kv, keys, revision, bound);
     }
 
     /** The record is gone, or is another one: the reservation was ended by someone else; this changed nothing. */

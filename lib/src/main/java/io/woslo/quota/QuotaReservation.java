@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /** A reservation made by {@link QuotaManager}: its amounts and the account's read lock, each given back once. */
 final class QuotaReservation implements Reservation {
-    private final QuotaManager manager;
+    private final HeldReservations held;
     private final String account;
     private final Map<String, Long> amounts;
     /** The account's read lock, replaced when an extension moves it to a lease of its own; null for a no-op. */
@@ -18,22 +18,22 @@ final class QuotaReservation implements Reservation {
     private final AtomicBoolean rolledBack = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    QuotaReservation(QuotaManager manager, QuotaManager.Reserved reserved) {
-        this(manager, reserved.account(), reserved.amounts(), reserved.lock(), reserved.reservedAtMillis());
+    QuotaReservation(HeldReservations held, Reserved reserved) {
+        this(held, reserved.account(), reserved.amounts(), reserved.lock(), reserved.reservedAtMillis());
     }
 
     /** A reservation of {@code amounts}, or one that changed nothing when {@code readLock} is null. */
-    private QuotaReservation(QuotaManager manager, String account, Map<String, Long> amounts, Acquisition readLock,
+    private QuotaReservation(HeldReservations held, String account, Map<String, Long> amounts, Acquisition readLock,
                              long reservedAtMillis) {
-        this.manager = manager;
+        this.held = held;
         this.account = account;
         this.amounts = Map.copyOf(amounts);
         this.readLock = new java.util.concurrent.atomic.AtomicReference<>(readLock);
         this.reservedAtMillis = reservedAtMillis;
     }
 
-    static QuotaReservation noop(QuotaManager manager, String account) {
-        return new QuotaReservation(manager, account, Map.of(), null, 0);
+    static QuotaReservation noop(HeldReservations held, String account) {
+        return new QuotaReservation(held, account, Map.of(), null, 0);
     }
 
     @Override
@@ -48,7 +48,7 @@ final class QuotaReservation implements Reservation {
 
     @Override
     public void rollback() {
-        QuotaManager.join(rollbackAsync());
+        Failures.join(rollbackAsync());
     }
 
     @Override
@@ -61,8 +61,8 @@ final class QuotaReservation implements Reservation {
         Acquisition lock = closed.get() ? null : readLock.get();
         // A rollback that surely did not apply may be tried again; one whose outcome is unknown may not. The caller
         // gets deliverChange's own future, so that an interrupt tells "not applied" from "unknown".
-        return manager.deliverChange("the rollback of " + this, call -> manager
-                .release(account, amounts, reservedAtMillis, lock, false, call, "rollback")
+        return held.change("the rollback of " + this, call -> held
+                .rollback(account, amounts, reservedAtMillis, lock, call)
                 .whenComplete((v, error) -> {
                     if (error != null && !(Futures.unwrap(error) instanceof OutcomeUnknownException)) {
                         rolledBack.set(false);
@@ -72,7 +72,7 @@ final class QuotaReservation implements Reservation {
 
     @Override
     public void close() {
-        QuotaManager.join(closeAsync());
+        Failures.join(closeAsync());
     }
 
     @Override
@@ -82,12 +82,12 @@ final class QuotaReservation implements Reservation {
         }
         // Not bounded by a deadline of its own: the release is (by the operation timeout), and it never fails; a lock
         // entry that could not be removed ends with its lease.
-        return manager.handOff(manager.unlock(readLock.get()));
+        return held.delivery().handOff(held.close(readLock.get()));
     }
 
     @Override
     public void commit(Map<String, Long> actual) {
-        QuotaManager.join(commitAsync(actual));
+        Failures.join(commitAsync(actual));
     }
 
     @Override
@@ -104,8 +104,8 @@ final class QuotaReservation implements Reservation {
         }
         rolledBack.set(true);
         // A commit that surely did not apply leaves the reservation as it was: it may be committed again (or closed).
-        return manager.deliverChange("the commit of " + this, call -> manager
-                .commitHeld(account, giveBack, readLock.get(), reservedAtMillis, call)
+        return held.change("the commit of " + this, call -> held
+                .commit(account, giveBack, readLock.get(), reservedAtMillis, call)
                 .whenComplete((v, error) -> {
                     if (error != null && !(Futures.unwrap(error) instanceof OutcomeUnknownException)) {
                         rolledBack.set(false);
@@ -116,12 +116,12 @@ final class QuotaReservation implements Reservation {
 
     @Override
     public void extend(java.time.Duration duration) {
-        QuotaManager.join(extendAsync(duration));
+        Failures.join(extendAsync(duration));
     }
 
     @Override
     public CompletableFuture<Void> extendAsync(java.time.Duration duration) {
-        Requirements.extension(duration, StoredReservations.MAX_EXTENSION);
+        Requirements.extension(duration, ReservationIds.MAX_EXTENSION);
         Acquisition lock = readLock.get();
         if (lock == null) {
             return CompletableFuture.completedFuture(null);
@@ -129,7 +129,7 @@ final class QuotaReservation implements Reservation {
         if (closed.get()) {
             throw new IllegalStateException(this + " has already ended");
         }
-        return manager.deliver(manager.extendHeld(lock, duration).thenAccept(moved -> readLock.set(moved)),
+        return held.delivery().deliver(held.extend(lock, duration).thenAccept(moved -> readLock.set(moved)),
                 "the extension of " + this, null);
     }
 

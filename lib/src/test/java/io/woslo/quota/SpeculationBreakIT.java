@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * Attempts to break speculative batches ({@code FastReservations.Lane#speculate}): a speculative transaction held by
+ * Attempts to break speculative batches ({@code Speculation#speculate}): a speculative transaction held by
  * the client past its caller's deadline, the settlement of one whose answer was lost, and a refresh queued while
  * speculative batches of three processes race at the quota's edge.
  */
