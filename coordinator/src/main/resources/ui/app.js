@@ -482,7 +482,7 @@
         sourcesButton, refreshButton),
       refreshed,
       el('h2', null, 'Resources'),
-      el('table', {class: 'resources'}, el('thead', null, resourceHead), resources),
+      el('table', {class: 'resources compact'}, el('thead', null, resourceHead), resources),
       el('h2', null, 'Open reservations'),
       el('table', null, el('thead', null, el('tr', null,
         el('th', null, 'Id'), el('th', null, 'Amounts'), el('th', null, 'Reserved'), el('th', null, 'Expires'),
@@ -502,9 +502,9 @@
     });
 
     function drawResources(list) {
-      resourceHead.replaceChildren(el('th', null, 'Resource'), el('th', null, 'Used'), el('th', null, 'Quota'),
+      resourceHead.replaceChildren(el('th', null, 'Resource'), el('th', {class: 'num'}, 'Used'), el('th', {class: 'num'}, 'Quota'),
         el('th', null, ''), el('th', null, 'Refreshed'),
-        withSources ? [el('th', null, 'Source used'), el('th', null, 'Source quota'), el('th', null, 'Check')] : []);
+        withSources ? [el('th', {class: 'num'}, 'Source used'), el('th', {class: 'num'}, 'Source quota'), el('th', null, 'Check')] : []);
       resources.replaceChildren(...list.map((r) => {
         const over = r.used > r.quota;
         const meter = el('meter', {min: 0, max: Math.max(r.quota, 1), value: Math.min(r.used, Math.max(r.quota, 1)),
@@ -589,7 +589,8 @@
   /** The mode, holders and waiters of a lock; with {@code admin}, a force-release button per entry. */
   function lockTables(lock, admin) {
     const head = (first) => el('thead', null, el('tr', null, first, el('th', null, 'Entry'), el('th', null, 'Mode'),
-      el('th', null, 'Owner'), el('th', null, 'Revision'), el('th', null, 'Lease left'), admin ? el('th', null, '') : null));
+      el('th', {class: 'num'}, 'Owner'), el('th', {class: 'num'}, 'Revision'), el('th', {class: 'num'}, 'Lease left'),
+      admin ? el('th', null, '') : null));
     const row = (entry, kind, first) => {
       const name = admin ? el('span', {class: 'mono entry'}, entry.entry)
         : el('a', {href: '#/locks/' + enc(lock.key), class: 'mono entry'}, entry.entry);
@@ -610,11 +611,11 @@
       el('p', null, 'Mode: ', badge(lock.mode, 'mode-' + lock.mode), ' · ', holders.length + ' holder(s), '
         + waiters.length + ' waiter(s)'),
       el('h3', null, 'Holders'),
-      holders.length ? el('table', {class: 'holders'}, head(el('th', null, '')),
+      holders.length ? el('table', {class: 'holders compact'}, head(el('th', null, '')),
         el('tbody', null, holders.map((e) => row(e, 'holder', el('td', null, '')))))
         : el('p', {class: 'muted'}, 'Nobody holds it.'),
       el('h3', null, 'Waiters, in queue order'),
-      waiters.length ? el('table', {class: 'waiters'}, head(el('th', null, '#')),
+      waiters.length ? el('table', {class: 'waiters compact'}, head(el('th', {class: 'num'}, '#')),
         el('tbody', null, waiters.map((e, i) => row(e, 'waiter', el('td', {class: 'num'}, String(i + 1))))))
         : el('p', {class: 'muted'}, 'Nobody waits.'));
   }
