@@ -66,6 +66,14 @@
     return Math.round(s / 86400) + ' d';
   }
 
+  function isNumber(value) {
+    return typeof value === 'number';
+  }
+
+  function number(value) {
+    return isNumber(value) ? String(value) : '—';
+  }
+
   function fmtAmounts(map) {
     return Object.entries(map || {}).map(([r, n]) => r + ' ' + n).join(', ');
   }
@@ -506,20 +514,22 @@
         el('th', null, ''), el('th', null, 'Refreshed'),
         withSources ? [el('th', {class: 'num'}, 'Source used'), el('th', {class: 'num'}, 'Source quota'), el('th', null, 'Check')] : []);
       resources.replaceChildren(...list.map((r) => {
-        const over = r.used > r.quota;
-        const meter = el('meter', {min: 0, max: Math.max(r.quota, 1), value: Math.min(r.used, Math.max(r.quota, 1)),
-          low: r.quota * 0.8, high: r.quota * 0.95, optimum: 0, title: r.used + ' of ' + r.quota});
+        const known = isNumber(r.used) && isNumber(r.quota);   // a resource without a counter has nulls
+        const over = known && r.used > r.quota;
+        const meter = known ? el('meter', {min: 0, max: Math.max(r.quota, 1),
+          value: Math.min(r.used, Math.max(r.quota, 1)), low: r.quota * 0.8, high: r.quota * 0.95, optimum: 0,
+          title: r.used + ' of ' + r.quota}) : el('span', {class: 'muted'}, 'no counter in etcd');
         const cells = [
           el('td', {class: 'name'}, r.resource),
-          el('td', {class: 'used num'}, String(r.used)),
-          el('td', {class: 'quota num'}, String(r.quota)),
+          el('td', {class: 'used num'}, number(r.used)),
+          el('td', {class: 'quota num'}, number(r.quota)),
           el('td', {class: 'gauge'}, meter, over ? badge('over quota', 'bad') : null),
           timeCell(r.refreshedAt),
         ];
         if (withSources) {
           const s = r.source || {};
-          cells.push(el('td', {class: 'source-used num'}, s.used === undefined || s.used === null ? '—' : String(s.used)),
-            el('td', {class: 'source-quota num'}, s.quota === undefined || s.quota === null ? '—' : String(s.quota)),
+          cells.push(el('td', {class: 'source-used num'}, number(s.used)),
+            el('td', {class: 'source-quota num'}, number(s.quota)),
             el('td', {class: 'check'}, s.error ? badge('error: ' + s.error, 'warn')
               : r.mismatch ? badge('mismatch', 'warn') : badge('matches', 'good')));
         }
@@ -595,7 +605,7 @@
       const name = admin ? el('span', {class: 'mono entry'}, entry.entry)
         : el('a', {href: '#/locks/' + enc(lock.key), class: 'mono entry'}, entry.entry);
       const cells = [first, el('td', null, name), el('td', {class: 'mode'}, entry.mode),
-        el('td', {class: 'owner num'}, entry.owner === null || entry.owner === undefined ? '—' : String(entry.owner)),
+        el('td', {class: 'owner num'}, number(entry.owner)),
         el('td', {class: 'num'}, String(entry.revision)),
         el('td', {class: 'lease num'}, entry.leaseLeftSeconds < 0 ? 'gone' : entry.leaseLeftSeconds + ' s')];
       if (admin) {
