@@ -108,6 +108,10 @@ final class ConsolePage {
     /** {@code /ui}: a redirect to {@code /ui/}. */
     Handler<RoutingContext> redirect() {
         return ctx -> {
+            if (!ROOT.equals(ctx.normalizedPath())) {
+                ctx.next(); // the route matches /ui/ too: that is a file
+                return;
+            }
             if (refused(ctx)) {
                 return;
             }
