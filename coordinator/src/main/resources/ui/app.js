@@ -151,10 +151,11 @@
   }
 
   async function api(method, path) {
-    const res = await fetch(path, {method, headers: headers('application/json'), cache: 'no-store',
+    const h = headers('application/json');
+    const res = await fetch(path, {method, headers: h, cache: 'no-store',
       credentials: 'omit', referrerPolicy: 'no-referrer'});
     if (res.status === 401) {
-      askToken();
+      askToken(h['Authorization'] !== undefined);
       throw new AuthError('unauthorized');
     }
     const text = await res.text();
@@ -166,12 +167,13 @@
     return body;
   }
 
-  function askToken() {
-    const hadToken = token.get() !== '';
+  /** Shows the token form; {@code refused}: the call that was answered 401 carried a token. */
+  function askToken(refused) {
+    if (authNeeded && !refused) return;   // already asking; keep what the form says
     token.clear();
     authNeeded = true;
     stopEvents();
-    $('token-reason').textContent = hadToken
+    $('token-reason').textContent = refused
       ? 'The coordinator refused that token. Enter the right one.'
       : 'This coordinator requires its bearer token.';
     $('token-view').hidden = false;
@@ -223,10 +225,11 @@
     live.ctrl = ctrl;
     setLive('wait', 'connecting…');
     try {
-      const res = await fetch('/v1/events', {headers: headers('text/event-stream'), signal: ctrl.signal,
+      const h = headers('text/event-stream');
+      const res = await fetch('/v1/events', {headers: h, signal: ctrl.signal,
         cache: 'no-store', credentials: 'omit', referrerPolicy: 'no-referrer'});
       if (res.status === 401) {
-        askToken();
+        askToken(h['Authorization'] !== undefined);
         return;
       }
       if (!res.ok || !res.body) throw new Error('HTTP ' + res.status);
@@ -672,7 +675,7 @@
     $('token-form').addEventListener('submit', tokenEntered);
     $('forget-token').addEventListener('click', () => {
       token.clear();
-      askToken();
+      askToken(false);
     });
     $('lock-go').addEventListener('submit', (event) => {
       event.preventDefault();

@@ -15,6 +15,7 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
@@ -104,7 +105,22 @@ final class Browser implements AutoCloseable {
     <T> T await(String what, Duration bound, Function<WebDriver, T> condition) {
         WebDriverWait wait = new WebDriverWait(driver, bound, POLL);
         wait.withMessage(what);
+        // the page redraws a view whenever the server reports a change: an element found a moment ago may be gone
+        wait.ignoring(StaleElementReferenceException.class);
         return wait.until(condition);
+    }
+
+    /** The text of the element at {@code css}, read from the page as it is now (waits for it to exist). */
+    String text(String css) {
+        return await(css + " can be read", d -> d.findElement(By.cssSelector(css)).getText());
+    }
+
+    /** Clicks the element at {@code css} (found again if the page redrew it in between). */
+    void click(String css) {
+        await(css + " can be clicked", d -> {
+            d.findElement(By.cssSelector(css)).click();
+            return true;
+        });
     }
 
     /** Waits until the element at {@code css} exists and its text equals {@code text}. */

@@ -85,7 +85,7 @@ class ConsoleBrowserIT {
         enterToken(TOKEN);
         browser.awaitPresent("#accounts tr[data-account='account1']");
         assertThat(browser.find("#token-view").isDisplayed()).isFalse();
-        assertThat(browser.find("#accounts tr[data-account='account1'] .resources").getText())
+        assertThat(browser.text("#accounts tr[data-account='account1'] .resources"))
                 .contains("CPUA 10/20").contains("CPUD 20/20");
         assertThat(browser.driver().getCurrentUrl()).doesNotContain(TOKEN);
         assertThat(sessionToken()).isEqualTo(TOKEN);
@@ -98,10 +98,10 @@ class ConsoleBrowserIT {
         for (String resource : List.of("CPUA", "CPUB", "CPUC", "CPUD")) {
             JsonNode counter = TestCoordinators.counter(raw, namespace, "account1", resource);
             browser.awaitText("tr[data-resource='" + resource + "'] td.used", counter.get("used").asText());
-            assertThat(browser.find("tr[data-resource='" + resource + "'] td.quota").getText())
+            assertThat(browser.text("tr[data-resource='" + resource + "'] td.quota"))
                     .isEqualTo(counter.get("quota").asText());
         }
-        assertThat(browser.find("#account-name").getText()).isEqualTo("account1");
+        assertThat(browser.text("#account-name")).isEqualTo("account1");
         browser.screenshot("account");
     }
 
@@ -116,7 +116,7 @@ class ConsoleBrowserIT {
         String row = "#reservations tr[data-reservation='" + id + "']";
         browser.await("reservation " + id + " appears within " + LIVE, LIVE,
                 d -> !d.findElements(By.cssSelector(row)).isEmpty());
-        assertThat(browser.find(row + " .amounts").getText()).isEqualTo("CPUA 1, CPUB 2");
+        assertThat(browser.text(row + " .amounts")).isEqualTo("CPUA 1, CPUB 2");
         browser.awaitText("tr[data-resource='CPUA'] td.used", "11");
         browser.screenshot("account-reservation");
 
@@ -134,16 +134,16 @@ class ConsoleBrowserIT {
         String row = "#reservations tr[data-reservation='" + id + "']";
         browser.awaitPresent(row);
 
-        browser.find(row + " button.rollback").click();
+        browser.click(row + " button.rollback");
         awaitDialog();
-        assertThat(browser.find("#confirm-text").getText()).contains(id).contains("CPUB 5").contains("back");
-        browser.find("#confirm-cancel").click();
+        assertThat(browser.text("#confirm-text")).contains(id).contains("CPUB 5").contains("back");
+        browser.click("#confirm-cancel");
         awaitNoDialog();
         assertThat(http.get("/v1/reservations/" + id).status()).as("cancel changes nothing").isEqualTo(200);
 
-        browser.find(row + " button.rollback").click();
+        browser.click(row + " button.rollback");
         awaitDialog();
-        browser.find("#confirm-ok").click();
+        browser.click("#confirm-ok");
         browser.awaitAbsent(row);
         assertThat(http.get("/v1/reservations/" + id).status()).isEqualTo(404);
         assertThat(TestCoordinators.counter(raw, namespace, "undo", "CPUB").get("used").asLong()).isZero();
@@ -159,10 +159,10 @@ class ConsoleBrowserIT {
         openSignedIn("#/accounts/stale");
         browser.awaitText("tr[data-resource='CPUA'] td.used", "15");
 
-        browser.find("#refresh").click();
+        browser.click("#refresh");
         awaitDialog();
-        assertThat(browser.find("#confirm-text").getText()).contains("stale").contains("sources");
-        browser.find("#confirm-ok").click();
+        assertThat(browser.text("#confirm-text")).contains("stale").contains("sources");
+        browser.click("#confirm-ok");
         browser.awaitText("tr[data-resource='CPUA'] td.used", "10");
         assertThat(TestCoordinators.counter(raw, namespace, "stale", "CPUA").get("used").asLong()).isEqualTo(10);
     }
@@ -177,15 +177,15 @@ class ConsoleBrowserIT {
         String row = "#accounts tr[data-account='" + HOSTILE + "']";
         browser.awaitPresent(row);
         assertThat(browser.findAll("#accounts tr[data-account]")).hasSize(1);
-        assertThat(browser.find(row + " a.name").getText()).isEqualTo(HOSTILE);
+        assertThat(browser.text(row + " a.name")).isEqualTo(HOSTILE);
         assertNoMarkupRan();
         browser.screenshot("accounts-markup-name");
 
-        browser.find(row + " a.name").click();
+        browser.click(row + " a.name");
         browser.awaitText("#account-name", HOSTILE);
         browser.awaitText("tr[data-resource='CPUA'] td.used", "10");
         assertThat(browser.driver().getCurrentUrl()).endsWith("#/accounts/" + encodeComponent(HOSTILE));
-        assertThat(browser.find("#lock-link").getText()).isEqualTo("quota/" + HOSTILE);
+        assertThat(browser.text("#lock-link")).isEqualTo("quota/" + HOSTILE);
         assertNoMarkupRan();
     }
 
@@ -202,25 +202,26 @@ class ConsoleBrowserIT {
             browser.awaitText("#lock-name", key);
             browser.awaitText(".waiters td.owner", "2");
             browser.awaitText(".holders td.owner", "1");
-            String entry = browser.find(".holders tr.holder").getDomAttribute("data-entry");
-            assertThat(browser.find(".holders tr.holder td.mode").getText()).isEqualTo("write");
+            String entry = browser.await("the holder's entry name",
+                    d -> d.findElement(By.cssSelector(".holders tr.holder")).getDomAttribute("data-entry"));
+            assertThat(browser.text(".holders tr.holder td.mode")).isEqualTo("write");
             browser.screenshot("lock");
 
-            browser.find(".holders tr.holder button.force-release").click();
+            browser.click(".holders tr.holder button.force-release");
             awaitDialog();
-            assertThat(browser.find("#confirm-text").getText()).contains(entry).contains(key)
+            assertThat(browser.text("#confirm-text")).contains(entry).contains(key)
                     .contains("not told").contains("fencing");
             browser.screenshot("lock-force-release");
-            browser.find("#confirm-cancel").click();
+            browser.click("#confirm-cancel");
             awaitNoDialog();
             JsonNode lock = http.get("/v1/locks/" + encodeComponent(key)).json();
             assertThat(lock.get("holders").get(0).get("entry").asText()).as("cancel leaves the entry").isEqualTo(entry);
             assertThat(holder.isHeld()).isTrue();
             assertThat(acquired).isNotDone();
 
-            browser.find(".holders tr[data-entry='" + entry + "'] button.force-release").click();
+            browser.click(".holders tr[data-entry='" + entry + "'] button.force-release");
             awaitDialog();
-            browser.find("#confirm-ok").click();
+            browser.click("#confirm-ok");
             acquired.get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
             holder.lost().get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
             browser.awaitAbsent(".holders tr[data-entry='" + entry + "']");
@@ -273,7 +274,7 @@ class ConsoleBrowserIT {
         WebElement input = browser.find("#token-input");
         input.clear();
         input.sendKeys(token);
-        browser.find("#token-submit").click();
+        browser.click("#token-submit");
     }
 
     private void awaitDialog() {
