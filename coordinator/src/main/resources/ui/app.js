@@ -437,11 +437,12 @@
       const status = el('td', {class: 'flags'});
       if (a.overQuota) status.append(badge('over quota', 'bad'));
       if (issues) {
-        const errors = issues.filter((r) => r.IsError);
-        status.append(badge(errors.length ? 'source error' : 'mismatch', 'warn'));
-        status.title = issues.map((r) => r.ResourceName + ': '
-          + (r.IsError ? (r.ErrorMsg || 'error')
-            : 'cached ' + r.CacheUsed + '/' + r.CacheQuota + ', source ' + r.RealUsed + '/' + r.RealQuota)).join('; ');
+        // GET /used_quota flags both as IsError: a cache that differs from its source (or has no counter), and a
+        // source that could not be asked (its figures then read 0 and the message says why)
+        const failed = issues.every((r) => !/^(cache differs|no cached counter)/.test(r.ErrorMsg || ''));
+        status.append(badge(failed ? 'source error' : 'mismatch', 'warn'));
+        status.title = issues.map((r) => r.ResourceName + ': ' + (r.ErrorMsg
+          || 'cached ' + r.CacheUsed + '/' + r.CacheQuota + ', source ' + r.RealUsed + '/' + r.RealQuota)).join('; ');
       }
       return el('tr', {'data-account': a.account, class: issues ? 'problem' : ''},
         el('td', null, el('a', {href: '#/accounts/' + enc(a.account), class: 'name'}, a.account)),

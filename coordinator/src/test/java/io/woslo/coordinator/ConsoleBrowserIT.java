@@ -168,6 +168,34 @@ class ConsoleBrowserIT {
     }
 
     @Test
+    void checkSourcesListsTheMismatchesFirst() {
+        refresh("aaa-in-step");
+        refresh("zzz-drifted");
+        ObjectNode counter = (ObjectNode) TestCoordinators.counter(raw, namespace, "zzz-drifted", "CPUB");
+        counter.put("used", 3);
+        put(QuotaKeys.counter(namespace, "zzz-drifted", "CPUB"), counter.toString());
+
+        openSignedIn("#/");
+        browser.awaitPresent("#accounts tr[data-account='zzz-drifted']");
+        browser.click("#check-sources");
+        browser.awaitText("#accounts tr[data-account='zzz-drifted'] .flags", "mismatch");
+        List<String> order = browser.await("the list's rows", d -> d.findElements(By.cssSelector("#accounts tr"))
+                .stream().map(row -> row.getDomAttribute("data-account") + (row.getDomAttribute("class")
+                        .contains("problem") ? " !" : "")).toList());
+        assertThat(order).contains("zzz-drifted !", "aaa-in-step");
+        assertThat(order.indexOf("zzz-drifted !")).isLessThan(order.indexOf("aaa-in-step"));
+        int lastProblem = 0;
+        for (int i = 0; i < order.size(); i++) {
+            if (order.get(i).endsWith(" !")) {
+                lastProblem = i;
+            }
+        }
+        assertThat(order.subList(0, lastProblem + 1)).as("every flagged account comes before the others")
+                .allMatch(name -> name.endsWith(" !"));
+        browser.screenshot("accounts-checked");
+    }
+
+    @Test
     void anAccountNamedLikeMarkupIsShownAsText() {
         refresh(HOSTILE);
         openSignedIn("#/");
