@@ -330,6 +330,28 @@ class ConsoleApiIT {
         assertThat(http.post("/v1/reservations/" + victimId + "/finally").status()).isEqualTo(204);
     }
 
+    @Test
+    void theNewRoutesAnswerHeadAndRefuseOtherMethodsWith405() {
+        RawHttp raw = new RawHttp(coordinator.baseUrl());
+        RawHttp.Response head = raw.send("HEAD /v1/accounts HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(head.body()).isEmpty();
+        assertThat(raw.send("HEAD /v1/locks/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").status())
+                .isEqualTo(200);
+        Map<String, String> allow = Map.of(
+                "POST /v1/accounts", "GET, HEAD",
+                "DELETE /v1/accounts/a", "GET, HEAD",
+                "POST /v1/locks/x", "GET, HEAD",
+                "GET /v1/locks/x/entries/w-1", "DELETE",
+                "POST /v1/locks/x/entries/w-1", "DELETE");
+        allow.forEach((request, methods) -> {
+            RawHttp.Response refused = raw.send(request + " HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n"
+                    + "Connection: close\r\n\r\n");
+            assertThat(refused.status()).as(request + ": " + refused).isEqualTo(405);
+            assertThat(refused.header("Allow")).as(request).isEqualTo(methods);
+        });
+    }
+
     // -----------------------------------------------------------------------------------------------------------
 
     private String created(String account, long cpua) {

@@ -137,6 +137,8 @@ class KeyLayoutTest {
         assertThat(layout.placeOf("/ns2/accounts/a")).isNull();
         assertThat(layout.placeOf("/ns/other/a")).isNull();
         assertThat(layout.counterOf("/ns/quota/a")).isNull();
+        assertThat(layout.counterOf("/ns/quota/a%ZZ/CPU")).as("a malformed escape").isNull();
+        assertThat(layout.placeOf("/ns/accounts/%G1")).as("a malformed escape").isNull();
         assertThatThrownBy(() -> layout.lockEntryName("job/2", layout.lockEntryKey("job/1", "w-1-1")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("job/2");
     }
