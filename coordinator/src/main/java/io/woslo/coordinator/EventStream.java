@@ -35,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * Changes are coalesced: at most one event per (kind, account, lock) per {@link #COALESCE}. A comment line
  * {@code : ping} every {@link #PING} (more often when the idle timeout is shorter) keeps proxies and the server's own
  * idle timeout from closing a quiet stream. When the client goes away the watch is cancelled in etcd. Everything
- * runs on the request's event loop (the watch's callbacks are moved onto it) and nothing blocks it.
+ * runs on the request's event loop (the watch's callbacks are moved onto it) and nothing blocks it. A stopping
+ * server ends its streams at once (the clients reconnect to another instance).
  * {@code woslo_events_streams} counts the open streams, {@code woslo_events_watches} their open etcd watches.
  */
 final class EventStream implements Handler<RoutingContext> {
@@ -99,6 +100,15 @@ final class EventStream implements Handler<RoutingContext> {
         void open() {
             response.closeHandler(v -> close("the client went away"));
             response.exceptionHandler(error -> close("the connection failed: " + error));
+            // the server stopping ends the stream at once, rather than after the shutdown's grace period
+            ctx.request().connection().shutdownHandler(v -> {
+                if (!closed) {
+                    close("the server is stopping");
+                    if (started && !response.ended()) {
+                        response.end();
+                    }
+                }
+            });
             readyTimer = ctx.vertx().setTimer(readyTimeout.toMillis(), id -> {
                 readyTimer = -1;
                 if (!started && !closed) {

@@ -194,6 +194,43 @@ class ConsoleApiIT {
     }
 
     @Test
+    void aCheckTellsAFailingSourceFromAMismatchAndShowsAResourceWithoutACounter(EtcdCluster etcd) throws Exception {
+        int closed;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = socket.getLocalPort();
+        }
+        String otherNamespace = TestCoordinators.freshNamespace("console-check");
+        Coordinator checking = TestCoordinators.start(etcd, otherNamespace, null, """
+                CPUA: { source: static, used: 10, quota: 20 }
+                CPUB: { source: static, used: 0, quota: 20 }
+                DOWN: { source: http, usedUrl: "http://127.0.0.1:%1$d/u?account={account}", quotaUrl: "http://127.0.0.1:%1$d/q?account={account}", timeout: 1s }
+                """.formatted(closed));
+        try {
+            String account = "check-" + UUID.randomUUID();
+            commit(new ArrayList<>(List.of(
+                    put(QuotaKeys.counter(otherNamespace, account, "CPUA"), "{\"used\":7,\"quota\":20,\"refreshedAt\":5}"),
+                    put(QuotaKeys.counter(otherNamespace, account, "DOWN"), "{\"used\":1,\"quota\":2,\"refreshedAt\":5}"))));
+
+            JsonNode view = ok(new Http(checking.baseUrl()).get("/v1/accounts/" + account + "?check=true"));
+
+            assertThat(row(view, "CPUA").toString()).isEqualTo("{\"resource\":\"CPUA\",\"used\":7,\"quota\":20,"
+                    + "\"refreshedAt\":5,\"source\":{\"used\":10,\"quota\":20,\"error\":null},\"mismatch\":true}");
+            assertThat(row(view, "CPUB").toString()).as("a configured resource without a counter")
+                    .isEqualTo("{\"resource\":\"CPUB\",\"used\":null,\"quota\":null,\"refreshedAt\":null,"
+                            + "\"source\":{\"used\":0,\"quota\":20,\"error\":null},\"mismatch\":true}");
+            JsonNode down = row(view, "DOWN");
+            assertThat(down.get("source").get("used").isNull()).isTrue();
+            assertThat(down.get("source").get("quota").isNull()).isTrue();
+            assertThat(down.get("source").get("error").asText()).as("the source's failure").isNotBlank()
+                    .doesNotStartWith("cache differs");
+            assertThat(down.get("mismatch").asBoolean()).isTrue();
+            assertThat(down.get("used").asLong()).isEqualTo(1);
+        } finally {
+            checking.close();
+        }
+    }
+
+    @Test
     void anUnknownAccountIs404AndABadCheckIs400() {
         Http.Response unknown = http.get("/v1/accounts/nobody-" + UUID.randomUUID());
         assertThat(unknown.status()).as(unknown.toString()).isEqualTo(404);
@@ -328,6 +365,28 @@ class ConsoleApiIT {
             assertThat(http.post("/v1/reservations/" + id + "/finally").status()).isEqualTo(204);
         }
         assertThat(http.post("/v1/reservations/" + victimId + "/finally").status()).isEqualTo(204);
+    }
+
+    @Test
+    void theNewRoutesAnswerHeadAndRefuseOtherMethodsWith405() {
+        RawHttp raw = new RawHttp(coordinator.baseUrl());
+        RawHttp.Response head = raw.send("HEAD /v1/accounts HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+        assertThat(head.status()).isEqualTo(200);
+        assertThat(head.body()).isEmpty();
+        assertThat(raw.send("HEAD /v1/locks/x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n").status())
+                .isEqualTo(200);
+        Map<String, String> allow = Map.of(
+                "POST /v1/accounts", "GET, HEAD",
+                "DELETE /v1/accounts/a", "GET, HEAD",
+                "POST /v1/locks/x", "GET, HEAD",
+                "GET /v1/locks/x/entries/w-1", "DELETE",
+                "POST /v1/locks/x/entries/w-1", "DELETE");
+        allow.forEach((request, methods) -> {
+            RawHttp.Response refused = raw.send(request + " HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n"
+                    + "Connection: close\r\n\r\n");
+            assertThat(refused.status()).as(request + ": " + refused).isEqualTo(405);
+            assertThat(refused.header("Allow")).as(request).isEqualTo(methods);
+        });
     }
 
     // -----------------------------------------------------------------------------------------------------------

@@ -104,6 +104,20 @@ class ConsoleEventsIT {
     }
 
     @Test
+    void aStoppingCoordinatorEndsItsStreamsAtOnce() throws IOException {
+        Coordinator second = TestCoordinators.start(etcd, TestCoordinators.freshNamespace("events-stop"), TOKEN,
+                TestCoordinators.SEED_RESOURCES);
+        try (Events events = Events.open(second.baseUrl(), TOKEN)) {
+            long start = System.nanoTime();
+            second.close();
+            java.time.Duration took = java.time.Duration.ofNanos(System.nanoTime() - start);
+            assertThat(took).as("not held for the shutdown's grace period by the open stream")
+                    .isLessThan(HttpVerticle.SHUTDOWN_GRACE);
+            assertThat(events.rest()).as("the stream ended").doesNotContain("event:");
+        }
+    }
+
+    @Test
     void withoutTheTokenItIs401AndHeadAnswersTheHeadOnly() {
         RawHttp raw = new RawHttp(coordinator.baseUrl());
         RawHttp.Response refused = raw.send("GET /v1/events HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
@@ -212,6 +226,15 @@ class ConsoleEventsIT {
                 }
             }
             throw new AssertionError("the stream ended before the events " + wanted.keySet() + "; seen " + seen);
+        }
+
+        /** Everything left until the server ends the stream (fails when it does not within one step). */
+        String rest() throws IOException {
+            StringBuilder out = new StringBuilder();
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                out.append(line).append('\n');
+            }
+            return out.toString();
         }
 
         @Override

@@ -22,6 +22,8 @@ public final class KeyLayout {
     public static final String DEFAULT_NAMESPACE = "/woslo";
     /** Longest accepted name, in characters, before escaping. */
     public static final int MAX_NAME_LENGTH = 256;
+    /** Lock keys starting with this are the quota manager's account locks ({@code quota/<account>}). */
+    public static final String ACCOUNT_LOCK_PREFIX = "quota/";
 
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
 
@@ -164,9 +166,6 @@ public final class KeyLayout {
         return ACCOUNT_LOCK_PREFIX + account;
     }
 
-    /** Lock keys starting with this are the quota manager's account locks ({@code quota/<account>}). */
-    public static final String ACCOUNT_LOCK_PREFIX = "quota/";
-
     /**
      * Checks the name of one entry of a lock's queue (the last segment of {@code <ns>/locks/<key>/<entry>}) and
      * returns it: not null, not empty, at most {@link #MAX_NAME_LENGTH} characters, no {@code /}.
@@ -212,8 +211,19 @@ public final class KeyLayout {
         return namespace + "/locks/";
     }
 
-    /** The (account, resource) of a counter key under {@link #quotaRoot()}, or null for any other key. */
+    /**
+     * The (account, resource) of a counter key under {@link #quotaRoot()}, or null for any other key (one not written
+     * by WOSLO, with a malformed escape, included).
+     */
     public String[] counterOf(String key) {
+        try {
+            return parseCounter(key);
+        } catch (IllegalArgumentException malformed) {
+            return null;
+        }
+    }
+
+    private String[] parseCounter(String key) {
         if (!key.startsWith(quotaRoot())) {
             return null;
         }
@@ -239,8 +249,19 @@ public final class KeyLayout {
     public record Place(String kind, String account, String lock, String id) {
     }
 
-    /** The {@link Place} of {@code key}, or null when it is not one of WOSLO's keys under this namespace. */
+    /**
+     * The {@link Place} of {@code key}, or null when it is not one of WOSLO's keys under this namespace (a key with a
+     * malformed escape included).
+     */
     public Place placeOf(String key) {
+        try {
+            return parsePlace(key);
+        } catch (IllegalArgumentException malformed) {
+            return null;
+        }
+    }
+
+    private Place parsePlace(String key) {
         if (key.startsWith(accountsPrefix())) {
             String rest = key.substring(accountsPrefix().length());
             return rest.isEmpty() || rest.indexOf('/') >= 0 ? null : new Place("account", unescape(rest), null, null);

@@ -38,7 +38,7 @@ public final class RwLocks implements AutoCloseable {
      * Lock keys starting with this are the quota manager's account locks ({@code "quota/" + account}, stored under
      * {@code <ns>/locks/quota%2F<account>/}): users may {@link #inspect} them but not take them.
      */
-    static final String RESERVED_PREFIX = "quota/";
+    static final String RESERVED_PREFIX = KeyLayout.ACCOUNT_LOCK_PREFIX;
 
     private final LockEngine engine;
     private final LockQueues queues;

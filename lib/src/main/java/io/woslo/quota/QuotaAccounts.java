@@ -187,7 +187,11 @@ public final class QuotaAccounts {
         Map<String, Long> refreshed = new HashMap<>();
         Map<String, Map<String, CachedCounter>> resources = new HashMap<>();
         for (KeyValue kv : index.getKvs()) {
-            String account = layout.accountOf(kv.getKey().toString(UTF_8));
+            KeyLayout.Place place = layout.placeOf(kv.getKey().toString(UTF_8));
+            if (place == null || !place.kind().equals("account")) {
+                continue; // not written by WOSLO
+            }
+            String account = place.account();
             refreshed.put(account, json(kv).path("refreshedAt").asLong(0));
             resources.computeIfAbsent(account, a -> new TreeMap<>());
         }
