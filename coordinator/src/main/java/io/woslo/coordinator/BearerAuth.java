@@ -7,7 +7,9 @@ import java.security.MessageDigest;
 
 /**
  * Requires {@code Authorization: Bearer <token>} on every path but {@code /health}, {@code /health/live} and
- * {@code /health/ready} when a token is configured;
+ * {@code /health/ready}, and the console's static files ({@code /ui} and {@code /ui/...}, which carry no data: a
+ * browser's navigation cannot send a bearer header; the page sends the token on each data call), when a token is
+ * configured;
  * 401 otherwise. The comparison takes the same time wherever the tokens differ.
  */
 final class BearerAuth implements Handler<RoutingContext> {
@@ -20,7 +22,7 @@ final class BearerAuth implements Handler<RoutingContext> {
 
     @Override
     public void handle(RoutingContext ctx) {
-        if (token.length == 0 || isHealth(ctx.request().path())) {
+        if (token.length == 0 || isHealth(ctx.request().path()) || ConsolePage.isConsole(ctx.normalizedPath())) {
             ctx.next();
             return;
         }

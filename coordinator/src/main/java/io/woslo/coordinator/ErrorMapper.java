@@ -2,6 +2,7 @@ package io.woslo.coordinator;
 
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
+import io.woslo.lock.LockUnavailableException;
 import io.woslo.quota.IdempotencyKeyReusedException;
 import io.woslo.quota.QuotaAbnormalException;
 import io.woslo.quota.QuotaBusyException;
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * <tr><td>{@link QuotaBusyException}</td><td>409 account_busy, with the account; nothing changed</td></tr>
  * <tr><td>{@link QuotaOutcomeUnknownException}</td><td>504 outcome_unknown, no Retry-After: the change may or may
  * not have been applied</td></tr>
- * <tr><td>{@link QuotaUnavailableException}</td><td>503 unavailable, with Retry-After: nothing was applied</td></tr>
+ * <tr><td>{@link QuotaUnavailableException}, {@link LockUnavailableException} (the console's lock reads and
+ * force-release)</td><td>503 unavailable, with Retry-After: nothing was applied</td></tr>
  * <tr><td>a bare status (413 from the body limit...)</td><td>that status</td></tr>
  * <tr><td>a failure Vert.x gave a 4xx status (no {@code Host}, a query it cannot decode)</td><td>that status, with
  * the reason</td></tr>
@@ -103,7 +105,7 @@ final class ErrorMapper implements Handler<RoutingContext> {
             return put(body, 504, "outcome_unknown", "etcd did not confirm the change in time; it may or may not have"
                     + " been applied. Check before retrying, or retry with the same Idempotency-Key");
         }
-        if (failure instanceof QuotaUnavailableException) {
+        if (failure instanceof QuotaUnavailableException || failure instanceof LockUnavailableException) {
             return put(body, 503, "unavailable", "etcd or a resource's source cannot be reached now; retry later");
         }
         if (failure != null && bareStatus >= 400 && bareStatus < 500) {

@@ -1,5 +1,6 @@
 package io.woslo.coordinator;
 
+import static io.vertx.core.http.HttpMethod.DELETE;
 import static io.vertx.core.http.HttpMethod.GET;
 import static io.vertx.core.http.HttpMethod.HEAD;
 import static io.vertx.core.http.HttpMethod.POST;
@@ -16,6 +17,8 @@ import io.vertx.ext.web.Route;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.woslo.lock.RwLocks;
+import io.woslo.quota.QuotaAccounts;
 import io.woslo.quota.QuotaManager;
 import java.time.Duration;
 import java.util.Comparator;
@@ -42,6 +45,11 @@ final class HttpVerticle extends VerticleBase {
     private final PrometheusMeterRegistry registry;
     /** Read here, on the thread that builds the coordinator, so that the event loop never reads the class path. */
     private final OpenApiDocument openApi = OpenApiDocument.load();
+    /** The console's static files, read here for the same reason. */
+    private final ConsolePage console = ConsolePage.load();
+    /** The console's views of accounts and locks (reads of etcd, and the force-release of a lock entry). */
+    private final QuotaAccounts accounts;
+    private final RwLocks locks;
     /** The methods each endpoint path takes, in table order, for the 405s' Allow header. */
     private final Map<String, Set<HttpMethod>> allowed = new LinkedHashMap<>();
     private HttpServer server;
@@ -52,6 +60,9 @@ final class HttpVerticle extends VerticleBase {
         this.quota = quota;
         this.etcd = etcd;
         this.registry = registry;
+        this.accounts = new QuotaAccounts(etcd, config.namespace(), config.operationTimeout());
+        this.locks = RwLocks.builder(etcd).namespace(config.namespace()).operationTimeout(config.operationTimeout())
+                .build();
     }
 
     @Override
@@ -73,11 +84,25 @@ final class HttpVerticle extends VerticleBase {
         endpoint(router, POST, "/v1/reservations/:id/extend",    new ReservationExtend(quota));
         endpoint(router, POST, "/v1/usage/clean",                UsageRelease.clean(quota));
         endpoint(router, POST, "/v1/rollbacks",                  UsageRelease.rollback(quota));
+        endpoint(router, GET,  "/v1/accounts",                   AccountsRead.list(accounts));
+        endpoint(router, GET,  "/v1/accounts/:account",          AccountsRead.one(accounts, quota, locks));
+        endpoint(router, GET,  "/v1/locks/:key",                 LockRead.describe(locks));
+        endpoint(router, DELETE, "/v1/locks/:key/entries/:entry", LockRead.forceRelease(locks));
+        endpoint(router, GET,  "/v1/events",                     new EventStream(accounts, config.operationTimeout(),
+                                                                         idleTimeout(config), registry));
         endpoint(router, GET,  "/health/live",                   HealthCheck.live());
         endpoint(router, GET,  "/health/ready",                  HealthCheck.ready(etcd, config.namespace()));
         endpoint(router, GET,  "/health",                        HealthCheck.ready(etcd, config.namespace()));
         endpoint(router, GET,  "/metrics",                       new MetricsExport(registry));
         endpoint(router, GET,  "/openapi.yaml",                  openApi);
+
+        // the console's page: no token, GET and HEAD only (checked by its handlers), not in the OpenAPI description
+        router.route(ConsolePage.ROOT).handler(RequestMetrics.tag(ConsolePage.ROOT)).handler(console.redirect());
+        router.route(ConsolePage.ROOT + "/*").handler(RequestMetrics.tag(ConsolePage.ROOT + "/*"))
+                .handler(console.files());
+        // a force-release without an entry name: 400 rather than an unknown route
+        router.routeWithRegex(DELETE, "/v1/locks/[^/]+/entries/?").handler(RequestMetrics.tag(
+                "/v1/locks/:key/entries/:entry")).handler(LockRead.emptyEntry());
 
         // a known path with a method it does not take: 405 with Allow
         allowed.forEach((path, methods) -> router.route(path).handler(RequestMetrics.tag(path))
@@ -124,7 +149,11 @@ final class HttpVerticle extends VerticleBase {
     /** Stops accepting connections and lets requests in flight finish, for at most {@link #SHUTDOWN_GRACE}. */
     @Override
     public Future<?> stop() {
-        return server == null ? Future.succeededFuture() : server.shutdown(SHUTDOWN_GRACE);
+        Future<?> stopped = server == null ? Future.succeededFuture() : server.shutdown(SHUTDOWN_GRACE);
+        return stopped.eventually(() -> {
+            locks.close();
+            return Future.succeededFuture();
+        });
     }
 
     /** The router once started: its routes are checked against {@code docs/openapi.yaml} by the tests. */

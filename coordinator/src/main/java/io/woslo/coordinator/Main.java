@@ -74,6 +74,7 @@ public final class Main {
                 "  curl" + auth + " '" + base + "/used_quota?account=account1'",
                 "  curl -i" + auth + " -X POST '" + base + "/used_quota?account=account1'",
                 "  curl" + auth + " " + base + "/metrics",
+                "the operator console: " + base + "/ui/" + (token ? " (asks for the token)" : ""),
                 "stop with Ctrl-C");
     }
 }

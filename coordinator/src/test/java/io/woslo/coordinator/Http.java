@@ -35,6 +35,10 @@ final class Http {
         return send(request(path).GET());
     }
 
+    Response delete(String path) {
+        return send(request(path).DELETE());
+    }
+
     Response post(String path) {
         return send(request(path).POST(HttpRequest.BodyPublishers.noBody()));
     }

@@ -2,6 +2,7 @@ package io.woslo.coordinator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.Route;
 import io.woslo.testing.EtcdCluster;
@@ -35,15 +36,19 @@ class OpenApiIT {
     private Coordinator coordinator;
     private RawHttp raw;
 
+    private io.woslo.lock.RwLocks locks;
+
     @BeforeAll
-    void start(EtcdCluster etcd) {
-        coordinator = TestCoordinators.start(etcd, TestCoordinators.freshNamespace("openapi"), TOKEN,
-                TestCoordinators.SEED_RESOURCES);
+    void start(EtcdCluster etcd, io.etcd.jetcd.Client client) {
+        String namespace = TestCoordinators.freshNamespace("openapi");
+        coordinator = TestCoordinators.start(etcd, namespace, TOKEN, TestCoordinators.SEED_RESOURCES);
         raw = new RawHttp(coordinator.baseUrl());
+        locks = io.woslo.lock.RwLocks.builder(client).namespace(namespace).build();
     }
 
     @AfterAll
     void stop() {
+        locks.close();
         coordinator.close();
     }
 
@@ -86,6 +91,33 @@ class OpenApiIT {
                 .isEqualTo("idempotency_key_reused");
         expect(200, "GET", "/v1/reservations/{id}", "/v1/reservations/" + id, null);
         expect(200, "GET", "/v1/reservations", "/v1/reservations?account=" + account, null);
+        expect(200, "GET", "/v1/accounts", "/v1/accounts?search=openapi-&limit=5", null);
+        expect(400, "GET", "/v1/accounts", "/v1/accounts?limit=0", null);
+        JsonNode view = expect(200, "GET", "/v1/accounts/{account}", "/v1/accounts/" + account + "?check=true",
+                null).json();
+        assertThat(view.get("reservations")).as("the open reservation shown").hasSize(1);
+        assertThat(view.get("lock").get("holders")).as("its lock entry shown").hasSize(1);
+        expect(200, "GET", "/v1/accounts/{account}", "/v1/accounts/" + account, null);
+        expect(404, "GET", "/v1/accounts/{account}", "/v1/accounts/nobody-" + UUID.randomUUID(), null);
+        expect(200, "GET", "/v1/locks/{key}", "/v1/locks/quota%2F" + account, null);
+        String lockKey = "openapi-" + UUID.randomUUID();
+        io.woslo.lock.DistributedLock held = locks.writeLock(lockKey, 7, java.time.Duration.ofSeconds(30));
+        held.lock();
+        String entry = expect(200, "GET", "/v1/locks/{key}", "/v1/locks/" + lockKey, null).json()
+                .get("holders").get(0).get("entry").asText();
+        expect(400, "DELETE", "/v1/locks/{key}/entries/{entry}", "/v1/locks/" + lockKey + "/entries/a%2F" + entry,
+                null);
+        expect(204, "DELETE", "/v1/locks/{key}/entries/{entry}", "/v1/locks/" + lockKey + "/entries/" + entry, null);
+        expect(404, "DELETE", "/v1/locks/{key}/entries/{entry}", "/v1/locks/" + lockKey + "/entries/" + entry, null);
+        held.unlock();
+        try (ConsoleEventsIT.Events events = ConsoleEventsIT.Events.open(coordinator.baseUrl(), TOKEN)) {
+            java.util.Map<String, String> headers = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+            events.headers.forEach(h -> headers.put(h.substring(0, h.indexOf(':')).trim(),
+                    h.substring(h.indexOf(':') + 1).trim()));
+            assertThat(events.status).isEqualTo(200);
+            spec.check("GET", "/v1/events", 200, headers::get, "");
+            checked.add("GET /v1/events");
+        }
         expect(200, "POST", "/v1/reservations/{id}/extend", "/v1/reservations/" + id + "/extend",
                 "{\"seconds\":600}");
         expect(204, "POST", "/v1/reservations/{id}/finally", "/v1/reservations/" + id + "/finally",

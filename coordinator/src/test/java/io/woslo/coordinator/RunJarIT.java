@@ -134,6 +134,12 @@ class RunJarIT {
         try {
             assertThat(awaitHealth(process, port)).as("GET /health within the bound; log:\n%s", read(log))
                     .isEqualTo(200);
+            java.net.http.HttpResponse<String> page = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/ui/"))
+                            .timeout(TestTimeouts.step()).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(page.statusCode()).as("the console's page from the jar: %s", page.body()).isEqualTo(200);
+            assertThat(page.body()).contains("<!DOCTYPE html>");
             process.descendants().forEach(children::add);
             assertThat(children).as("the coordinator runs its local etcd as a child")
                     .anyMatch(child -> child.info().command().orElse("").endsWith("etcd"));

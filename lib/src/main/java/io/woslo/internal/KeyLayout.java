@@ -25,6 +25,8 @@ public final class KeyLayout {
     public static final String DEFAULT_NAMESPACE = "/woslo";
     /** Longest accepted name, in characters, before escaping. */
     public static final int MAX_NAME_LENGTH = 256;
+    /** Lock keys starting with this are the quota manager's account locks ({@code quota/<account>}). */
+    public static final String ACCOUNT_LOCK_PREFIX = "quota/";
 
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
     private static final String READ_ENTRY = "r-";
@@ -208,5 +210,134 @@ public final class KeyLayout {
     /** The reservation id of a key under {@link #reservationsPrefix()}. */
     public String reservationIdOf(String reservationKey) {
         return unescape(reservationKey.substring(reservationsPrefix().length()));
+    }
+
+    /** The lock key of an account's quota lock: {@code quota/<account>} (stored as {@code quota%2F<account>}). */
+    public static String accountLockKey(String account) {
+        return ACCOUNT_LOCK_PREFIX + account;
+    }
+
+    /**
+     * Checks the name of one entry of a lock's queue (the last segment of {@code <ns>/locks/<key>/<entry>}) and
+     * returns it: not null, not empty, at most {@link #MAX_NAME_LENGTH} characters, no {@code /}.
+     */
+    public static String requireEntryName(String entry) {
+        if (entry == null) {
+            throw new IllegalArgumentException("lock entry name must not be null");
+        }
+        if (entry.isEmpty()) {
+            throw new IllegalArgumentException("lock entry name must not be empty");
+        }
+        if (entry.length() > MAX_NAME_LENGTH) {
+            throw new IllegalArgumentException("lock entry name must be at most " + MAX_NAME_LENGTH
+                    + " characters, got " + entry.length());
+        }
+        if (entry.indexOf('/') >= 0) {
+            throw new IllegalArgumentException("lock entry name '" + entry + "' must not contain '/'");
+        }
+        return entry;
+    }
+
+    /** {@code <ns>/locks/<key>/<entry>}: one entry of a lock's queue (the entry name as stored, not escaped). */
+    public String lockEntryKey(String lockKey, String entry) {
+        return lockPrefix(lockKey) + requireEntryName(entry);
+    }
+
+    /** The entry name of a key under {@link #lockPrefix(String) lockPrefix(lockKey)}. */
+    public String lockEntryName(String lockKey, String entryKey) {
+        String prefix = lockPrefix(lockKey);
+        if (!entryKey.startsWith(prefix)) {
+            throw new IllegalArgumentException("'" + entryKey + "' is not an entry of lock '" + lockKey + "'");
+        }
+        return entryKey.substring(prefix.length());
+    }
+
+    /** {@code <ns>/quota/}: every counter of every account. */
+    public String quotaRoot() {
+        return namespace + "/quota/";
+    }
+
+    /** {@code <ns>/locks/}: every lock. */
+    public String locksRoot() {
+        return namespace + "/locks/";
+    }
+
+    /**
+     * The (account, resource) of a counter key under {@link #quotaRoot()}, or null for any other key (one not written
+     * by WOSLO, with a malformed escape, included).
+     */
+    public String[] counterOf(String key) {
+        try {
+            return parseCounter(key);
+        } catch (IllegalArgumentException malformed) {
+            return null;
+        }
+    }
+
+    private String[] parseCounter(String key) {
+        if (!key.startsWith(quotaRoot())) {
+            return null;
+        }
+        String rest = key.substring(quotaRoot().length());
+        int slash = rest.indexOf('/');
+        if (slash <= 0 || slash == rest.length() - 1 || rest.indexOf('/', slash + 1) >= 0) {
+            return null;
+        }
+        return new String[] {unescape(rest.substring(0, slash)), unescape(rest.substring(slash + 1))};
+    }
+
+    /**
+     * Where a key of the namespace belongs: its kind and the names it is about, decoded. The kinds are
+     * {@code account} ({@code <ns>/accounts/<account>}), {@code quota} (a counter), {@code reservation},
+     * {@code lock} (an entry of a lock's queue; an account's quota lock names the account as well) and
+     * {@code idempotency}; null for a key outside them.
+     *
+     * @param kind the kind of key
+     * @param account the account it is about, or null
+     * @param lock the lock key it is about, or null
+     * @param id a reservation id or an idempotency key, or null
+     */
+    public record Place(String kind, String account, String lock, String id) {
+    }
+
+    /**
+     * The {@link Place} of {@code key}, or null when it is not one of WOSLO's keys under this namespace (a key with a
+     * malformed escape included).
+     */
+    public Place placeOf(String key) {
+        try {
+            return parsePlace(key);
+        } catch (IllegalArgumentException malformed) {
+            return null;
+        }
+    }
+
+    private Place parsePlace(String key) {
+        if (key.startsWith(accountsPrefix())) {
+            String rest = key.substring(accountsPrefix().length());
+            return rest.isEmpty() || rest.indexOf('/') >= 0 ? null : new Place("account", unescape(rest), null, null);
+        }
+        String[] counter = counterOf(key);
+        if (counter != null) {
+            return new Place("quota", counter[0], null, null);
+        }
+        if (key.startsWith(locksRoot())) {
+            String rest = key.substring(locksRoot().length());
+            int slash = rest.indexOf('/');
+            if (slash <= 0) {
+                return null;
+            }
+            String lock = unescape(rest.substring(0, slash));
+            String account = lock.startsWith(ACCOUNT_LOCK_PREFIX) ? lock.substring(ACCOUNT_LOCK_PREFIX.length()) : null;
+            return new Place("lock", account, lock, null);
+        }
+        if (key.startsWith(reservationsPrefix())) {
+            return new Place("reservation", null, null, unescape(key.substring(reservationsPrefix().length())));
+        }
+        String idempotency = namespace + "/idempotency/";
+        if (key.startsWith(idempotency)) {
+            return new Place("idempotency", null, null, unescape(key.substring(idempotency.length())));
+        }
+        return null;
     }
 }

@@ -39,9 +39,10 @@ public final class RwLocks implements AutoCloseable {
      * Lock keys starting with this are the quota manager's account locks ({@code "quota/" + account}, stored under
      * {@code <ns>/locks/quota%2F<account>/}): users may {@link #inspect} them but not take them.
      */
-    static final String RESERVED_PREFIX = "quota/";
+    static final String RESERVED_PREFIX = KeyLayout.ACCOUNT_LOCK_PREFIX;
 
     private final LockEngine engine;
+    private final LockQueues queues;
     private final boolean keepAlive;
     private final LocalHolds holds;
     /** Where the futures handed to callers complete, so their continuations may block (even on another lock). */
@@ -51,6 +52,7 @@ public final class RwLocks implements AutoCloseable {
     private RwLocks(Builder builder) {
         this.engine = new LockEngine(builder.client, new KeyLayout(builder.namespace), builder.operationTimeout,
                 builder.metrics);
+        this.queues = new LockQueues(builder.client, engine.layout(), builder.operationTimeout);
         this.keepAlive = builder.keepAlive;
         this.holds = new LocalHolds(engine);
         this.callbackPool = java.util.concurrent.Executors.newCachedThreadPool(r -> {
@@ -101,6 +103,47 @@ public final class RwLocks implements AutoCloseable {
     public CompletableFuture<LockInfo> inspectAsync(String key) {
         KeyLayout.requireName("lock key", key);
         return mapFailures(engine.readQueue(key).thenApply(queue -> toInfo(key, queue)));
+    }
+
+    /**
+     * The queue of {@code key} as one read of etcd sees it: its mode, its holders and its waiters in queue order,
+     * each with its entry name, owner id, create revision, lease and lease time left. Account locks
+     * ({@code quota/<account>}) may be described too. A lock nobody holds is described with mode
+     * {@link LockMode#NONE}, not refused.
+     *
+     * @throws IllegalArgumentException for an invalid key
+     * @throws LockUnavailableException when etcd does not answer within the operation timeout
+     */
+    public LockDescription describe(String key) {
+        return join(describeAsync(key));
+    }
+
+    /** {@link #describe(String)} without blocking. */
+    public CompletableFuture<LockDescription> describeAsync(String key) {
+        KeyLayout.requireName("lock key", key);
+        return mapFailures(queues.describe(key));
+    }
+
+    /**
+     * An operator's tool, and a dangerous one: deletes exactly the entry {@code entry} (a name from
+     * {@link #describe(String)}) of {@code key}'s queue, whoever made it, account locks included. The entries
+     * behind it proceed as if it had been released. Its holder is not told at once: its {@link DistributedLock#lost()}
+     * completes when its watch sees the delete, and its writes are refused only where they are fenced by the
+     * entry's existence (the quota counters are); anything else it protects with the lock is no longer protected.
+     *
+     * @return true when the entry was there and is now deleted, false when there was no such entry (nothing changed)
+     * @throws IllegalArgumentException for an invalid key or an empty entry name or one containing {@code /}
+     *         (nothing changed)
+     */
+    public boolean forceRelease(String key, String entry) {
+        return join(forceReleaseAsync(key, entry));
+    }
+
+    /** {@link #forceRelease(String, String)} without blocking. */
+    public CompletableFuture<Boolean> forceReleaseAsync(String key, String entry) {
+        KeyLayout.requireName("lock key", key);
+        KeyLayout.requireEntryName(entry);
+        return mapFailures(queues.forceRelease(key, entry));
     }
 
     /** The namespace the locks live under. */

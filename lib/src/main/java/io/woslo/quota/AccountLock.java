@@ -75,7 +75,7 @@ final class AccountLock {
 
     /** The name of the lock that guards an account's counters: {@code quota/<account>}. */
     static String lockKey(String account) {
-        return "quota/" + account;
+        return KeyLayout.accountLockKey(account);
     }
 
     /** How long a call waits for the account's lock: half the operation timeout, leaving the rest for its work. */

@@ -117,4 +117,41 @@ class KeyLayoutTest {
         assertThatThrownBy(() -> KeyLayout.requireName("lock key", "\uDC00bad"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("surrogate");
     }
+    @Test
+    void theConsoleParsesEveryKindOfKeyBackIntoDecodedNames() {
+        KeyLayout layout = new KeyLayout("/ns");
+        String account = "a/b%<img>";
+        assertThat(layout.placeOf(layout.accountKey(account))).isEqualTo(new KeyLayout.Place("account", account, null,
+                null));
+        assertThat(layout.placeOf(layout.quotaKey(account, "CPU/x"))).isEqualTo(new KeyLayout.Place("quota", account,
+                null, null));
+        assertThat(layout.counterOf(layout.quotaKey(account, "CPU/x"))).containsExactly(account, "CPU/x");
+        String entry = layout.lockEntryKey(KeyLayout.accountLockKey(account), "r-1f-2");
+        assertThat(entry).isEqualTo("/ns/locks/quota%2Fa%2Fb%25%3Cimg%3E/r-1f-2");
+        assertThat(layout.placeOf(entry)).isEqualTo(new KeyLayout.Place("lock", account, "quota/" + account, null));
+        assertThat(layout.placeOf(layout.lockEntryKey("job/1", "w-1-1")))
+                .isEqualTo(new KeyLayout.Place("lock", null, "job/1", null));
+        assertThat(layout.lockEntryName("job/1", layout.lockEntryKey("job/1", "w-1-1"))).isEqualTo("w-1-1");
+        assertThat(layout.placeOf(layout.reservationKey("r1")).kind()).isEqualTo("reservation");
+        assertThat(layout.placeOf(layout.idempotencyKey("k")).kind()).isEqualTo("idempotency");
+        assertThat(layout.placeOf("/ns2/accounts/a")).isNull();
+        assertThat(layout.placeOf("/ns/other/a")).isNull();
+        assertThat(layout.counterOf("/ns/quota/a")).isNull();
+        assertThat(layout.counterOf("/ns/quota/a%ZZ/CPU")).as("a malformed escape").isNull();
+        assertThat(layout.placeOf("/ns/accounts/%G1")).as("a malformed escape").isNull();
+        assertThatThrownBy(() -> layout.lockEntryName("job/2", layout.lockEntryKey("job/1", "w-1-1")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("job/2");
+    }
+
+    @Test
+    void anEntryNameIsOneNonEmptySegment() {
+        assertThat(KeyLayout.requireEntryName("r-abc-1")).isEqualTo("r-abc-1");
+        assertThatThrownBy(() -> KeyLayout.requireEntryName("")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("empty");
+        assertThatThrownBy(() -> KeyLayout.requireEntryName("a/b")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("'a/b'").hasMessageContaining("'/'");
+        assertThatThrownBy(() -> KeyLayout.requireEntryName(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> KeyLayout.requireEntryName("e".repeat(300)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("300");
+    }
 }
