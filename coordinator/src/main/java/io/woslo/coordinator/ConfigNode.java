@@ -1,6 +1,7 @@
 package io.woslo.coordinator;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.woslo.internal.KeyLayout;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -115,6 +116,33 @@ final class ConfigNode {
 
     Duration duration(String key, Duration fallback) {
         return has(key) ? Durations.parse(child(key), text(key, null)) : fallback;
+    }
+
+    /**
+     * A list of names (YAML sequence of strings), each checked with {@link KeyLayout#requireName} as {@code what};
+     * empty when absent.
+     */
+    List<String> nameList(String key, String what) {
+        if (!has(key)) {
+            return List.of();
+        }
+        JsonNode value = node.get(key);
+        if (!value.isArray()) {
+            throw new ConfigException(child(key) + ": expected a list of names like [account1, account2], got "
+                    + value);
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode item : value) {
+            if (!item.isTextual()) {
+                throw new ConfigException(child(key) + ": expected a name, got " + item);
+            }
+            try {
+                out.add(KeyLayout.requireName(what, item.asText()));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(child(key) + ": " + e.getMessage());
+            }
+        }
+        return out;
     }
 
     List<String> textList(String key) {

@@ -102,6 +102,7 @@ public final class Coordinator implements AutoCloseable {
             LOG.info("WOSLO coordinator listening on {} (etcd {}, namespace {}, resources {})", coordinator.baseUrl,
                     local != null ? local.endpoint() + " (local)" : config.etcdEndpoints(), config.namespace(),
                     config.resources().keySet());
+            loadAccounts(quota, config.accounts());
             return coordinator;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -139,6 +140,23 @@ public final class Coordinator implements AutoCloseable {
     public void close() {
         stopAll(vertx, quota, handlers, client, localEtcd, metrics);
         LOG.info("WOSLO coordinator on {} stopped", baseUrl);
+    }
+
+    /**
+     * Refreshes the configured accounts ({@code quota.accounts}) from their sources in the background, as the seed's
+     * {@code InitResourceQuotaData} does; an account that fails is logged by the library and refreshed later on use.
+     */
+    private static void loadAccounts(QuotaManager quota, List<String> accounts) {
+        if (accounts.isEmpty()) {
+            return;
+        }
+        quota.initResourceQuotaData(() -> accounts).whenComplete((done, error) -> {
+            if (error != null) {
+                LOG.warn("loading the accounts {} failed: {}", accounts, error.getMessage());
+            } else {
+                LOG.info("loaded the accounts {} from their sources", accounts);
+            }
+        });
     }
 
     private static void stopAll(Vertx vertx, QuotaManager quota, List<AutoCloseable> handlers, Client client,

@@ -101,12 +101,17 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
         }
     }
 
-    /** {@code quota:} the library's settings and where each resource's figures come from. */
+    /**
+     * {@code quota:} the library's settings, where each resource's figures come from, and the accounts loaded at
+     * start ({@code accounts}, the seed's {@code InitResourceQuotaData}: each is refreshed from its sources once the
+     * coordinator listens, so it is listed and shown before anyone reserves; none by default).
+     */
     public record Quota(Duration cacheTtl, Duration lockLeaseTime, Duration operationTimeout, FailureMode failureMode,
                         Duration healthCheckInterval, Duration idempotencyWindow,
-                        Map<String, ResourceSource> resources) {
+                        Map<String, ResourceSource> resources, List<String> accounts) {
         public Quota {
             resources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(resources));
+            accounts = List.copyOf(accounts);
         }
     }
 
@@ -138,7 +143,7 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
                 "passwordFile", "tls"));
         ConfigNode tls = etcd.object("tls").only(Set.of("ca", "cert", "key"));
         ConfigNode quota = top.object("quota").only(Set.of("cacheTtl", "lockLeaseTime", "operationTimeout",
-                "failureMode", "healthCheckInterval", "idempotencyWindow", "resources"));
+                "failureMode", "healthCheckInterval", "idempotencyWindow", "resources", "accounts"));
         Map<String, ResourceSource> resources = new LinkedHashMap<>();
         quota.object("resources").children().forEach((name, node) -> resources.put(name, ResourceSource.parse(node)));
         return new CoordinatorConfig(
@@ -151,7 +156,12 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
                         failureMode(quota.text("failureMode", "closed")),
                         quota.duration("healthCheckInterval", DEFAULT_HEALTH_CHECK_INTERVAL),
                         quota.duration("idempotencyWindow", DEFAULT_IDEMPOTENCY_WINDOW),
-                        resources));
+                        resources, accounts(quota)));
+    }
+
+    /** {@code quota.accounts}: a list of account names, each checked as the library checks a name. */
+    private static List<String> accounts(ConfigNode quota) {
+        return quota.nameList("accounts", "account");
     }
 
     /** {@code http.token}, or the first line-trimmed content of {@code http.tokenFile}; not both. */
@@ -204,7 +214,7 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
         return new CoordinatorConfig(new Http(DEFAULT_HOST, DEFAULT_PORT, ""),
                 new Etcd(List.of(), DEFAULT_NAMESPACE, false, "", "", null, Tls.NONE),
                 new Quota(DEFAULT_CACHE_TTL, DEFAULT_LOCK_LEASE_TIME, DEFAULT_OPERATION_TIMEOUT, FailureMode.CLOSED,
-                        DEFAULT_HEALTH_CHECK_INTERVAL, DEFAULT_IDEMPOTENCY_WINDOW, Map.of()));
+                        DEFAULT_HEALTH_CHECK_INTERVAL, DEFAULT_IDEMPOTENCY_WINDOW, Map.of(), List.of()));
     }
 
     // Shortcuts used across the coordinator.
@@ -262,6 +272,11 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
         return quota.resources();
     }
 
+    /** The accounts loaded at start ({@code quota.accounts}). */
+    public List<String> accounts() {
+        return quota.accounts();
+    }
+
     // Copies with one setting changed (the command line and the environment apply theirs with these).
 
     CoordinatorConfig withHost(String newHost) {
@@ -306,7 +321,7 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
         more.put(name, source);
         return new CoordinatorConfig(http, etcd, new Quota(quota.cacheTtl(), quota.lockLeaseTime(),
                 quota.operationTimeout(), quota.failureMode(), quota.healthCheckInterval(), quota.idempotencyWindow(),
-                more));
+                more, quota.accounts()));
     }
 
     private static FailureMode failureMode(String text) {

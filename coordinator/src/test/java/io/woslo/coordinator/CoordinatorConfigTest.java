@@ -187,6 +187,25 @@ class CoordinatorConfigTest {
                 Map.entry("CPUB", new StaticSource(0, 20)), Map.entry("CPUC", new StaticSource(18, 20)),
                 Map.entry("CPUD", new StaticSource(20, 20)));
         assertThat(List.copyOf(demo.resources().keySet())).containsExactly("CPUA", "CPUB", "CPUC", "CPUD");
+        assertThat(demo.accounts()).as("the seed's InitResourceQuotaData accounts").containsExactly("account1",
+                "account2");
+    }
+
+    @Test
+    void accountsToLoadAreAListOfNamesEachChecked() {
+        String resources = "  resources: { A: { source: static, quota: 1 } }\n";
+        assertThat(TestCoordinators.config("quota:\n" + resources).accounts()).isEmpty();
+        assertThat(TestCoordinators.config("quota:\n  accounts: [a, 'b/c']\n" + resources).accounts())
+                .containsExactly("a", "b/c");
+        assertThatThrownBy(() -> TestCoordinators.config("quota:\n  accounts: a\n" + resources))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("quota.accounts")
+                .hasMessageContaining("list");
+        assertThatThrownBy(() -> TestCoordinators.config("quota:\n  accounts: [a, '']\n" + resources))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("quota.accounts")
+                .hasMessageContaining("empty");
+        assertThatThrownBy(() -> TestCoordinators.config("quota:\n  accounts: [a, 7]\n" + resources))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("quota.accounts")
+                .hasMessageContaining("7");
     }
 
     @Test

@@ -48,7 +48,7 @@ class RunJarIT {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder command = new ProcessBuilder(java, "-jar", JAR.toString(), "--config", config.toString())
                 .directory(workDir.toFile());
-        runAndCheck(command, port);
+        runAndCheck(command, port, () -> { });
         assertThat(workDir.resolve("data/etcd")).as("the local etcd's data lands in the working dir").isDirectory();
     }
 
@@ -57,7 +57,23 @@ class RunJarIT {
         int port = freePort();
         ProcessBuilder command = new ProcessBuilder("bash", "scripts/run.sh", "--port", String.valueOf(port))
                 .directory(REPO.toFile());
-        runAndCheck(command, port);
+        runAndCheck(command, port, () -> {
+            // the demo's accounts (quota.accounts) are loaded at start, so the console lists them at once
+            HttpRequest accounts = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/accounts"))
+                    .timeout(TestTimeouts.step()).build();
+            HttpClient client = HttpClient.newHttpClient();
+            Await.until("account1 and account2 listed by GET /v1/accounts", () -> {
+                try {
+                    String body = client.send(accounts, HttpResponse.BodyHandlers.ofString()).body();
+                    return body.contains("\"account\":\"account1\"") && body.contains("\"account\":\"account2\"");
+                } catch (java.io.IOException e) {
+                    return false;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            });
+        });
     }
 
     @Test
@@ -127,7 +143,7 @@ class RunJarIT {
         return new Result(process.exitValue(), read(out), read(err));
     }
 
-    private void runAndCheck(ProcessBuilder command, int port) throws Exception {
+    private void runAndCheck(ProcessBuilder command, int port, Runnable whileRunning) throws Exception {
         Path log = workDir.resolve("run-" + port + ".log");
         Process process = command.redirectErrorStream(true).redirectOutput(log.toFile()).start();
         List<ProcessHandle> children = new ArrayList<>();
@@ -140,6 +156,7 @@ class RunJarIT {
                     java.net.http.HttpResponse.BodyHandlers.ofString());
             assertThat(page.statusCode()).as("the console's page from the jar: %s", page.body()).isEqualTo(200);
             assertThat(page.body()).contains("<!DOCTYPE html>");
+            whileRunning.run();
             process.descendants().forEach(children::add);
             assertThat(children).as("the coordinator runs its local etcd as a child")
                     .anyMatch(child -> child.info().command().orElse("").endsWith("etcd"));
