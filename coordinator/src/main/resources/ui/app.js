@@ -638,8 +638,9 @@
     const who = (entry.owner === null || entry.owner === undefined ? 'an unknown owner' : 'owner ' + entry.owner);
     const text = kind === 'holder'
       ? 'Force release deletes the entry "' + entry.entry + '" of lock "' + key + '", held in ' + entry.mode
-        + ' mode by ' + who + '. The holder is not told: it goes on as if it held the lock, and its later writes are '
-        + 'refused only where fencing tokens are checked (quota counters are). The next waiter may acquire at once.'
+        + ' mode by ' + who + '. The holder is not asked: it learns of it only when its lock\'s lost() signal fires, '
+        + 'and until it looks it goes on as if it held the lock; its later writes are refused only where fencing '
+        + 'tokens are checked (quota counters are). The next waiter may acquire at once.'
       : 'Force release deletes the waiting entry "' + entry.entry + '" of lock "' + key + '" (' + entry.mode
         + ' mode, ' + who + '). The waiter is not told; it loses its place in the queue.';
     act('Force release', text, 'Force release', () => api('DELETE', '/v1/locks/' + enc(key) + '/entries/'

@@ -21,7 +21,7 @@ import java.util.Map;
  * {@code quota/a} ({@code /v1/locks/quota%2Fa}).</li>
  * <li>{@code DELETE /v1/locks/{key}/entries/{entry}}: deletes exactly that entry's key; 204, or 404
  * {@code unknown_entry} when there is none; 400 for an entry name that is empty or contains {@code /} (nothing
- * changed). The holder is not told.</li>
+ * changed). The holder learns of it only through its lock's {@code lost()}.</li>
  * </ul>
  */
 final class LockRead {

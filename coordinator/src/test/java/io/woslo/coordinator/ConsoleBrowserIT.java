@@ -238,7 +238,7 @@ class ConsoleBrowserIT {
             browser.click(".holders tr.holder button.force-release");
             awaitDialog();
             assertThat(browser.text("#confirm-text")).contains(entry).contains(key)
-                    .contains("not told").contains("fencing");
+                    .contains("not asked").contains("lost()").contains("fencing");
             browser.screenshot("lock-force-release");
             browser.click("#confirm-cancel");
             awaitNoDialog();
