@@ -45,6 +45,25 @@ public enum LockPolicy {
     }
 
     /**
+     * How many entries at the head of {@code queue} (in create-revision order) hold the lock: each one that waits for
+     * no earlier entry. They are always a prefix (a writer alone, or the readers before the first writer); the rest
+     * wait. What {@code inspect} and {@code describe} show as holders, by the rule the engine grants by.
+     */
+    public static int holders(List<QueueEntry> queue) {
+        int held = 0;
+        for (QueueEntry entry : queue) {
+            LockPolicy policy = of(entry.write());
+            for (int i = 0; i < held; i++) {
+                if (policy.waitsFor(queue.get(i))) {
+                    return held;
+                }
+            }
+            held++;
+        }
+        return held;
+    }
+
+    /**
      * Looks at {@code queue} (in create-revision order) for the entry {@code ownKey}: {@link Look.Missing} when it is
      * not there, {@link Look.Blocked} by the newest earlier entry it waits for that is not known {@code gone}, else
      * {@link Look.Free}. Entries after {@code ownKey} never matter.

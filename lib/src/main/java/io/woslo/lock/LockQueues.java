@@ -11,6 +11,8 @@ import io.etcd.jetcd.options.LeaseOption;
 import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
+import io.woslo.internal.LockPolicy;
+import io.woslo.internal.QueueEntry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -67,18 +69,19 @@ final class LockQueues {
     }
 
     private LockDescription toDescription(String lockKey, List<KeyValue> kvs, Map<Long, CompletableFuture<Long>> left) {
-        List<LockEntry> holders = new ArrayList<>();
-        List<LockEntry> waiters = new ArrayList<>();
+        String prefix = layout.lockPrefix(lockKey);
+        List<QueueEntry> queue = new ArrayList<>();
+        List<LockEntry> entries = new ArrayList<>();
         for (KeyValue kv : kvs) {
-            String name = layout.lockEntryName(lockKey, kv.getKey().toString(UTF_8));
-            LockEntry entry = new LockEntry(name, name.startsWith("r-") ? LockMode.READ : LockMode.WRITE,
-                    ownerOf(kv.getValue()), kv.getCreateRevision(), kv.getLease(), left.get(kv.getLease()).join());
-            boolean conflicts = !holders.isEmpty()
-                    && (holders.get(0).mode() == LockMode.WRITE || entry.mode() == LockMode.WRITE);
-            (waiters.isEmpty() && !conflicts ? holders : waiters).add(entry);
+            String key = kv.getKey().toString(UTF_8);
+            boolean write = KeyLayout.isWriteEntry(prefix, key);
+            queue.add(new QueueEntry(key, write, kv.getCreateRevision()));
+            entries.add(new LockEntry(layout.lockEntryName(lockKey, key), write ? LockMode.WRITE : LockMode.READ,
+                    ownerOf(kv.getValue()), kv.getCreateRevision(), kv.getLease(), left.get(kv.getLease()).join()));
         }
-        LockMode mode = holders.isEmpty() ? LockMode.NONE : holders.get(0).mode();
-        return new LockDescription(lockKey, mode, holders, waiters);
+        int held = LockPolicy.holders(queue);
+        LockMode mode = held == 0 ? LockMode.NONE : entries.get(0).mode();
+        return new LockDescription(lockKey, mode, entries.subList(0, held), entries.subList(held, entries.size()));
     }
 
     private static Long ownerOf(ByteSequence value) {

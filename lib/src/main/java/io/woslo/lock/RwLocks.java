@@ -177,15 +177,11 @@ public final class RwLocks implements AutoCloseable {
         if (queue.isEmpty()) {
             return new LockInfo(key, LockMode.NONE, List.of(), 0);
         }
-        List<Long> holders = new ArrayList<>();
-        boolean writeHeld = queue.get(0).getKey().write();
-        for (Map.Entry<QueueEntry, ByteSequence> entry : queue) {
-            if (!holders.isEmpty() && (writeHeld || entry.getKey().write())) {
-                break;
-            }
-            holders.add(LockEntryValue.ownerOf(entry.getValue()));
-        }
-        return new LockInfo(key, writeHeld ? LockMode.WRITE : LockMode.READ, holders, queue.size() - holders.size());
+        int held = LockPolicy.holders(queue.stream().map(Map.Entry::getKey).toList());
+        List<Long> holders = queue.subList(0, held).stream()
+                .map(entry -> LockEntryValue.ownerOf(entry.getValue())).toList();
+        return new LockInfo(key, queue.get(0).getKey().write() ? LockMode.WRITE : LockMode.READ, holders,
+                queue.size() - held);
     }
 
     static <T> CompletableFuture<T> mapFailures(CompletableFuture<T> future) {

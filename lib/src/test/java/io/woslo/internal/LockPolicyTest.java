@@ -95,4 +95,14 @@ class LockPolicyTest {
         assertThat(LockPolicy.of(true)).isEqualTo(LockPolicy.WRITE);
         assertThat(LockPolicy.of(false)).isEqualTo(LockPolicy.READ);
     }
+
+    @Test
+    void theHoldersAreTheHeadOfTheQueueThatWaitsForNoEarlierEntry() {
+        assertThat(LockPolicy.holders(List.of())).isZero();
+        assertThat(LockPolicy.holders(List.of(R1, R3, R5))).as("readers only: all hold").isEqualTo(3);
+        assertThat(LockPolicy.holders(List.of(R1, R3, W4, R5))).as("readers up to the first writer").isEqualTo(2);
+        assertThat(LockPolicy.holders(List.of(W2, R3, R5))).as("a writer alone").isEqualTo(1);
+        assertThat(LockPolicy.holders(List.of(W2, W4))).isEqualTo(1);
+        assertThat(LockPolicy.holders(List.of(R1, W2, R3))).as("a reader behind a waiting writer waits").isEqualTo(1);
+    }
 }
