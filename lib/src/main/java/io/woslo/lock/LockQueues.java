@@ -71,7 +71,7 @@ final class LockQueues {
         List<LockEntry> waiters = new ArrayList<>();
         for (KeyValue kv : kvs) {
             String name = layout.lockEntryName(lockKey, kv.getKey().toString(UTF_8));
-            LockEntry entry = new LockEntry(name, name.startsWith("r-") ? LockMode.READ : LockMode.WRITE,
+            LockEntry entry = new LockEntry(name, KeyLayout.isReadEntryName(name) ? LockMode.READ : LockMode.WRITE,
                     ownerOf(kv.getValue()), kv.getCreateRevision(), kv.getLease(), left.get(kv.getLease()).join());
             boolean conflicts = !holders.isEmpty()
                     && (holders.get(0).mode() == LockMode.WRITE || entry.mode() == LockMode.WRITE);
