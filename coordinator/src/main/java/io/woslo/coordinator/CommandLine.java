@@ -82,7 +82,9 @@ final class CommandLine {
         return config.validate();
     }
 
-    /** Reads {@code --name value}, {@code --name=value} and the switches; anything else is a {@link ConfigException}. */
+    /**
+     * Reads {@code --name value}, {@code --name=value} and the switches; anything else is a {@link ConfigException}.
+     */
     static Flags parse(String[] args) {
         Map<String, String> values = new LinkedHashMap<>();
         Set<String> switches = new java.util.LinkedHashSet<>();

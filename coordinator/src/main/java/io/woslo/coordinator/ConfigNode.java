@@ -166,7 +166,8 @@ final class ConfigNode {
         Map<String, Long> out = new LinkedHashMap<>();
         ConfigNode map = object(key);
         if (map.node != null) {
-            map.node.fields().forEachRemaining(e -> out.put(e.getKey(), nonNegative(map.child(e.getKey()), e.getValue())));
+            map.node.fields().forEachRemaining(
+                    e -> out.put(e.getKey(), nonNegative(map.child(e.getKey()), e.getValue())));
         }
         return out;
     }

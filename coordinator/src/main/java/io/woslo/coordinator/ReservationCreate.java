@@ -4,7 +4,6 @@ import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import io.woslo.quota.QuotaManager;
 import io.woslo.quota.StoredReservation;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**

@@ -7,7 +7,8 @@ import java.util.Map;
 
 /**
  * Gives amounts back, 204:
- * {@code POST /v1/usage/clean} {@code {"account","resources"}} when things are deleted (the Go edition's CleanUsed), and
+ * {@code POST /v1/usage/clean} {@code {"account","resources"}} when things are deleted (the Go edition's CleanUsed),
+ * and
  * {@code POST /v1/rollbacks} {@code {"account","resources","errorTime"}} for a failure found later (the Go edition's
  * Rollback: counters refreshed after {@code errorTime} are left alone). 409 quota_abnormal when a counter would go
  * below zero; nothing changes then. Both take an {@code Idempotency-Key}.

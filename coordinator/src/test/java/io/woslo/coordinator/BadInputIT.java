@@ -40,28 +40,46 @@ class BadInputIT {
 
     @ParameterizedTest(name = "{0}: {1} -> {3}")
     @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1` | application/json | 400 | bad_request",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1` | application/json | 400"
+            + " | bad_request",
         "/v1/reservations | `[1,2]` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":\"x\"}}` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1.5}}` | application/json | 400 | bad_request",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":\"x\"}}` | application/json | 400"
+            + " | bad_request",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1.5}}` | application/json | 400"
+            + " | bad_request",
         "/v1/reservations | `{\"account\":7,\"resources\":{\"CPUA\":1}}` | application/json | 400 | bad_request",
         "/v1/reservations | `{\"account\":\"account1\",\"resources\":[1]}` | application/json | 400 | bad_request",
         "/v1/reservations | `{\"account\":\"account1\"}` | application/json | 400 | bad_request",
         "/v1/reservations | `{\"account\":\"\",\"resources\":{\"CPUA\":1}}` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":-1}}` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1,\"NOPE\":1}}` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}}` | text/plain | 415 | unsupported_media_type",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":-1}}` | application/json | 400"
+            + " | bad_request",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1,\"NOPE\":1}}` | application/json"
+            + " | 400 | bad_request",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}}` | text/plain | 415"
+            + " | unsupported_media_type",
         "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}}` | | 415 | unsupported_media_type",
-        "/v1/usage/clean | `{\"account\":\"account1\",\"resources\":{\"CPUA\":-2}}` | application/json | 400 | bad_request",
-        "/v1/usage/clean | `{\"account\":\"account1\",\"resources\":{\"CPUA\":100}}` | application/json | 409 | quota_abnormal",
-        "/v1/rollbacks | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1},\"errorTime\":\"yesterday\"}` | application/json | 400 | bad_request",
-        "/v1/rollbacks | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1},\"errorTime\":\"2999-01-01T00:00:00Z\"}` | application/json | 400 | bad_request",
-        "/v1/rollbacks | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1},\"errorTime\":\"-999999999-01-01T00:00:00Z\"}` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}}trailing-garbage` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}} {\"a\":1}` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account2\",\"account\":\"account1\",\"resources\":{\"CPUA\":1}}` | application/json | 400 | bad_request",
-        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1,\"CPUA\":2}}` | application/json | 400 | bad_request",
-        "/v1/usage/clean | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}}]` | application/json | 400 | bad_request",
+        "/v1/usage/clean | `{\"account\":\"account1\",\"resources\":{\"CPUA\":-2}}` | application/json | 400"
+            + " | bad_request",
+        "/v1/usage/clean | `{\"account\":\"account1\",\"resources\":{\"CPUA\":100}}` | application/json | 409"
+            + " | quota_abnormal",
+        "/v1/rollbacks | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1},\"errorTime\":\"yesterday\"}`"
+            + " | application/json | 400 | bad_request",
+        "/v1/rollbacks"
+            + " | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1},\"errorTime\":\"2999-01-01T00:00:00Z\"}`"
+            + " | application/json | 400 | bad_request",
+        "/v1/rollbacks"
+            + " | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}"
+            + ",\"errorTime\":\"-999999999-01-01T00:00:00Z\"}` | application/json | 400 | bad_request",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}}trailing-garbage`"
+            + " | application/json | 400 | bad_request",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}} {\"a\":1}` | application/json"
+            + " | 400 | bad_request",
+        "/v1/reservations | `{\"account\":\"account2\",\"account\":\"account1\",\"resources\":{\"CPUA\":1}}`"
+            + " | application/json | 400 | bad_request",
+        "/v1/reservations | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1,\"CPUA\":2}}` | application/json"
+            + " | 400 | bad_request",
+        "/v1/usage/clean | `{\"account\":\"account1\",\"resources\":{\"CPUA\":1}}]` | application/json | 400"
+            + " | bad_request",
         "/v1/nothing | `{}` | application/json | 404 | not_found",
     })
     void badRequestsAreRefusedWithAJsonErrorAndChangeNothing(String path, String body, String contentType,

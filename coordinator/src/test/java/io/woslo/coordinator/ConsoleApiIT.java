@@ -133,7 +133,8 @@ class ConsoleApiIT {
         Map<String, JsonNode> byName = new TreeMap<>();
         list.get("accounts").forEach(a -> byName.put(a.get("account").asText(), a));
         assertThat(byName.get(countersOnly).get("refreshedAt").isNull()).isTrue();
-        assertThat(byName.get(countersOnly).get("resources").toString()).isEqualTo("{\"CPUB\":{\"used\":3,\"quota\":20}}");
+        assertThat(byName.get(countersOnly).get("resources").toString())
+                .isEqualTo("{\"CPUB\":{\"used\":3,\"quota\":20}}");
         assertThat(byName.get(indexOnly).get("resources").toString()).isEqualTo("{}");
 
         JsonNode one = ok(http.get("/v1/accounts/" + countersOnly));
@@ -196,20 +197,24 @@ class ConsoleApiIT {
     @Test
     void aCheckTellsAFailingSourceFromAMismatchAndShowsAResourceWithoutACounter(EtcdCluster etcd) throws Exception {
         int closed;
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (java.net.ServerSocket socket =
+                     new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             closed = socket.getLocalPort();
         }
         String otherNamespace = TestCoordinators.freshNamespace("console-check");
         Coordinator checking = TestCoordinators.start(etcd, otherNamespace, null, """
                 CPUA: { source: static, used: 10, quota: 20 }
                 CPUB: { source: static, used: 0, quota: 20 }
-                DOWN: { source: http, usedUrl: "http://127.0.0.1:%1$d/u?account={account}", quotaUrl: "http://127.0.0.1:%1$d/q?account={account}", timeout: 1s }
+                DOWN: { source: http, usedUrl: "http://127.0.0.1:%1$d/u?account={account}", \
+                quotaUrl: "http://127.0.0.1:%1$d/q?account={account}", timeout: 1s }
                 """.formatted(closed));
         try {
             String account = "check-" + UUID.randomUUID();
             commit(new ArrayList<>(List.of(
-                    put(QuotaKeys.counter(otherNamespace, account, "CPUA"), "{\"used\":7,\"quota\":20,\"refreshedAt\":5}"),
-                    put(QuotaKeys.counter(otherNamespace, account, "DOWN"), "{\"used\":1,\"quota\":2,\"refreshedAt\":5}"))));
+                    put(QuotaKeys.counter(otherNamespace, account, "CPUA"),
+                            "{\"used\":7,\"quota\":20,\"refreshedAt\":5}"),
+                    put(QuotaKeys.counter(otherNamespace, account, "DOWN"),
+                            "{\"used\":1,\"quota\":2,\"refreshedAt\":5}"))));
 
             JsonNode view = ok(new Http(checking.baseUrl()).get("/v1/accounts/" + account + "?check=true"));
 

@@ -310,7 +310,8 @@ class ConsoleBrowserIT {
     }
 
     private void awaitNoDialog() {
-        browser.await("the confirmation dialog is closed", d -> browser.find("#confirm").getDomAttribute("open") == null);
+        browser.await("the confirmation dialog is closed",
+                d -> browser.find("#confirm").getDomAttribute("open") == null);
     }
 
     /** No image element was made from a name and no alert opened (a name's onerror would have opened one). */

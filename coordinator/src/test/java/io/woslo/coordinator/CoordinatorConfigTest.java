@@ -24,8 +24,11 @@ class CoordinatorConfigTest {
               resources:
                 CPUA: { source: static, used: 10, quota: 20 }
                 GPU:  { source: ledger, quota: 8, quotas: { vip: 64 } }
-                VM:   { source: http, usedUrl: "http://127.0.0.1:9000/used?account={account}", quotaUrl: "http://127.0.0.1:9000/quota?account={account}" }
-                DISK: { source: jdbc, url: "jdbc:postgresql://127.0.0.1/app", usedSql: "select count(*) from disks where account = ?", quotaSql: "select disk_quota from accounts where id = ?" }
+                VM:   { source: http, usedUrl: "http://127.0.0.1:9000/used?account={account}", \
+            quotaUrl: "http://127.0.0.1:9000/quota?account={account}" }
+                DISK: { source: jdbc, url: "jdbc:postgresql://127.0.0.1/app", \
+            usedSql: "select count(*) from disks where account = ?", \
+            quotaSql: "select disk_quota from accounts where id = ?" }
             """;
 
     @TempDir
@@ -116,16 +119,24 @@ class CoordinatorConfigTest {
         "http: { port: 70000 }                                                        | http.port     | 70000",
         "http: { port: seventy }                                                      | http.port     | seventy",
         "http: { prot: 1 }                                                            | http.prot     | known here",
-        "etcd: { endpoints: [\"127.0.0.1:2379\"] }                                    | etcd.endpoints | 127.0.0.1:2379",
+        "etcd: { endpoints: [\"127.0.0.1:2379\"] }                                    | etcd.endpoints"
+            + " | 127.0.0.1:2379",
         "quota: { cacheTtl: soon }                                                    | quota.cacheTtl | soon",
-        "quota: { resources: { A: { source: magic } } }                               | quota.resources.A.source | magic",
+        "quota: { resources: { A: { source: magic } } }                               | quota.resources.A.source"
+            + " | magic",
         "quota: { resources: { A: { source: static, quota: -3 } } }                   | quota.resources.A.quota | -3",
-        "quota: { resources: { A: { source: static } } }                              | quota.resources.A.quota | required",
-        "quota: { resources: { A: { source: static, quota: 1, qouta: 2 } } }          | quota.resources.A.qouta | unknown",
-        "quota: { resources: { A: { source: http, usedUrl: ftp://x, quotaUrl: http://y } } } | quota.resources.A.usedUrl | ftp://x",
-        "quota: { resources: { A: { source: jdbc, url: postgres://x, usedSql: a, quotaSql: b } } } | quota.resources.A.url | postgres://x",
-        "quota: { resources: { A: { source: jdbc, url: jdbc:x, usedSql: a, quotaSql: b, maxConnections: 0 } } } | quota.resources.A.maxConnections | got 0",
-        "quota: { resources: { A: { source: jdbc, url: jdbc:x, usedSql: a, quotaSql: b, maxConnections: 101 } } } | quota.resources.A.maxConnections | got 101",
+        "quota: { resources: { A: { source: static } } }                              | quota.resources.A.quota"
+            + " | required",
+        "quota: { resources: { A: { source: static, quota: 1, qouta: 2 } } }          | quota.resources.A.qouta"
+            + " | unknown",
+        "quota: { resources: { A: { source: http, usedUrl: ftp://x, quotaUrl: http://y } } }"
+            + " | quota.resources.A.usedUrl | ftp://x",
+        "quota: { resources: { A: { source: jdbc, url: postgres://x, usedSql: a, quotaSql: b } } }"
+            + " | quota.resources.A.url | postgres://x",
+        "quota: { resources: { A: { source: jdbc, url: jdbc:x, usedSql: a, quotaSql: b, maxConnections: 0 } } }"
+            + " | quota.resources.A.maxConnections | got 0",
+        "quota: { resources: { A: { source: jdbc, url: jdbc:x, usedSql: a, quotaSql: b, maxConnections: 101 } } }"
+            + " | quota.resources.A.maxConnections | got 101",
     })
     void badValuesAreNamedInTheError(String yaml, String setting, String detail) {
         assertThatThrownBy(() -> TestCoordinators.config(yaml))
@@ -163,7 +174,8 @@ class CoordinatorConfigTest {
         String yaml = "http: { host: 0.0.0.0, token: \"   \" }\n"
                 + "quota: { resources: { A: { source: static, quota: 1 } } }";
         assertThatThrownBy(() -> TestCoordinators.config(yaml).validate())
-                .isInstanceOf(ConfigException.class).hasMessageContaining("http.token").hasMessageContaining("whitespace");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("http.token")
+                .hasMessageContaining("whitespace");
         assertThatThrownBy(() -> TestCoordinators.config(yaml.replace("0.0.0.0", "127.0.0.1")).withToken(" \t")
                 .validate()).isInstanceOf(ConfigException.class).hasMessageContaining("http.token");
     }
@@ -226,7 +238,8 @@ class CoordinatorConfigTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("etcd.local")
                 .hasMessageContaining("http://e:2379");
         assertThatThrownBy(() -> TestCoordinators.config("etcd: { local: sometimes }"))
-                .isInstanceOf(ConfigException.class).hasMessageContaining("etcd.local").hasMessageContaining("sometimes");
+                .isInstanceOf(ConfigException.class).hasMessageContaining("etcd.local")
+                .hasMessageContaining("sometimes");
     }
 
     @Test
@@ -254,7 +267,8 @@ class CoordinatorConfigTest {
                 .isInstanceOf(ConfigException.class).hasMessageContaining("http.tokenFile")
                 .hasMessageContaining("absent");
         Files.writeString(dir.resolve("good"), "t");
-        assertThatThrownBy(() -> TestCoordinators.config("http: { token: a, tokenFile: '" + dir.resolve("good") + "' }"))
+        assertThatThrownBy(
+                () -> TestCoordinators.config("http: { token: a, tokenFile: '" + dir.resolve("good") + "' }"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("http.token and http.tokenFile");
         assertThatThrownBy(() -> TestCoordinators.config("http: { token: '   ' }"))
                 .isInstanceOf(ConfigException.class).hasMessageContaining("http.token")

@@ -47,7 +47,9 @@ final class Http {
         return post(path, "application/json", json);
     }
 
-    /** A JSON POST with an {@code Idempotency-Key} header (none when {@code key} is null; no body when json is null). */
+    /**
+     * A JSON POST with an {@code Idempotency-Key} header (none when {@code key} is null; no body when json is null).
+     */
     Response postJson(String path, String json, String key) {
         HttpRequest.Builder request = request(path).POST(json == null ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofString(json));

@@ -105,7 +105,8 @@ public class JdbcPoolIT { // public: H2 calls slowFigure
     @Test
     void theCoordinatorsRefreshesShareTheCapAndItsStopClosesThePool(EtcdCluster etcd) throws Exception {
         Coordinator coordinator = TestCoordinators.start(etcd, TestCoordinators.freshNamespace("jdbc-pool"), null, """
-                DISK: { source: jdbc, url: "jdbc:counting:%s", maxConnections: 2, timeout: 10s, usedSql: "select slow_figure(?)", quotaSql: "select slow_figure(?) * 10" }
+                DISK: { source: jdbc, url: "jdbc:counting:%s", maxConnections: 2, timeout: 10s, \
+                usedSql: "select slow_figure(?)", quotaSql: "select slow_figure(?) * 10" }
                 """.formatted(DB));
         Http http = new Http(coordinator.baseUrl());
         ExecutorService clients = Executors.newFixedThreadPool(12);

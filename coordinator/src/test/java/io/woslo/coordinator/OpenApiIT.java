@@ -172,7 +172,9 @@ class OpenApiIT {
         return "{\"account\":\"" + account + "\",\"resources\":" + resources + "}";
     }
 
-    /** Sends a request with the token, checks its answer against {@code method template}, and expects {@code status}. */
+    /**
+     * Sends a request with the token, checks its answer against {@code method template}, and expects {@code status}.
+     */
     private RawHttp.Response expect(int status, String method, String template, String target, String body,
                                     String... headers) {
         RawHttp.Response response = raw.send(request(method, target, body, true, headers));

@@ -59,10 +59,14 @@ class SourcesIT {
             sql.execute("insert into accounts values ('acme', 5), ('other', 9)");
         }
         coordinator = TestCoordinators.start(etcd, namespace, null, """
-                VM: { source: http, usedUrl: "%1$s/used?account={account}", quotaUrl: "%1$s/quota?account={account}", timeout: 2s }
-                DISK: { source: jdbc, url: "%2$s", usedSql: "select count(*) from disks where account = ?", quotaSql: "select disk_quota from accounts where id = ?" }
-                DOWN: { source: http, usedUrl: "http://127.0.0.1:%3$d/used?account={account}", quotaUrl: "http://127.0.0.1:%3$d/q?account={account}", timeout: 1s }
-                BADSQL: { source: jdbc, url: "%2$s", usedSql: "select nothing from nowhere where x = ?", quotaSql: "select 1 where ? is not null" }
+                VM: { source: http, usedUrl: "%1$s/used?account={account}", \
+                quotaUrl: "%1$s/quota?account={account}", timeout: 2s }
+                DISK: { source: jdbc, url: "%2$s", usedSql: "select count(*) from disks where account = ?", \
+                quotaSql: "select disk_quota from accounts where id = ?" }
+                DOWN: { source: http, usedUrl: "http://127.0.0.1:%3$d/used?account={account}", \
+                quotaUrl: "http://127.0.0.1:%3$d/q?account={account}", timeout: 1s }
+                BADSQL: { source: jdbc, url: "%2$s", usedSql: "select nothing from nowhere where x = ?", \
+                quotaSql: "select 1 where ? is not null" }
                 """.formatted(base, DB, closedPort()));
         http = new Http(coordinator.baseUrl());
         raw = client;

@@ -101,9 +101,9 @@ public final class CounterStore {
      *
      * @param snapshot counters already read for {@code resources}, or null to read them first
      */
-    public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
-                                                          Map<String, VersionedCounter> snapshot, Fence fence,
-                                                          Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
+    public CompletableFuture<Map<String, Counter>> update(
+            String account, Collection<String> resources, Map<String, VersionedCounter> snapshot, Fence fence,
+            Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
         return update(account, resources, snapshot, fenced(fence, List.of()), plan);
     }
 
@@ -111,10 +111,9 @@ public final class CounterStore {
      * {@link #update(String, Collection, Map, Fence, Function)} with more guarded changes in the same transaction
      * ({@code also}), made even when the plan changes no counter.
      */
-    public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
-                                                          Map<String, VersionedCounter> snapshot, Fence fence,
-                                                          List<Also> also,
-                                                          Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
+    public CompletableFuture<Map<String, Counter>> update(
+            String account, Collection<String> resources, Map<String, VersionedCounter> snapshot, Fence fence,
+            List<Also> also, Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
         return update(account, resources, snapshot, fenced(fence, also), plan);
     }
 
@@ -124,14 +123,15 @@ public final class CounterStore {
      * {@link Guard#failure}; a failed counter compare is a conflict, planned again on the else branch's values. A
      * write whose answer was lost is settled by {@link Guard#settle}.
      */
-    public CompletableFuture<Map<String, Counter>> update(String account, Collection<String> resources,
-                                                          Map<String, VersionedCounter> snapshot, Guard guard,
-                                                          Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
+    public CompletableFuture<Map<String, Counter>> update(
+            String account, Collection<String> resources, Map<String, VersionedCounter> snapshot, Guard guard,
+            Function<Map<String, VersionedCounter>, Map<String, Counter>> plan) {
         long deadline = System.nanoTime() + opTimeout.toNanos();
         CompletableFuture<Map<String, VersionedCounter>> first = snapshot != null
                 ? CompletableFuture.completedFuture(snapshot)
                 : read(account, resources);
-        return first.thenCompose(current -> attempt(account, List.copyOf(resources), current, guard, plan, deadline, 0));
+        return first.thenCompose(
+                current -> attempt(account, List.copyOf(resources), current, guard, plan, deadline, 0));
     }
 
     /**
@@ -196,10 +196,9 @@ public final class CounterStore {
         return new FencedGuard(kv, watches, writeTimeout, fence, List.copyOf(also));
     }
 
-    private CompletableFuture<Map<String, Counter>> attempt(String account, List<String> resources,
-                                                            Map<String, VersionedCounter> current, Guard guard,
-                                                            Function<Map<String, VersionedCounter>, Map<String, Counter>> plan,
-                                                            long deadline, int conflicts) {
+    private CompletableFuture<Map<String, Counter>> attempt(
+            String account, List<String> resources, Map<String, VersionedCounter> current, Guard guard,
+            Function<Map<String, VersionedCounter>, Map<String, Counter>> plan, long deadline, int conflicts) {
         Map<String, Counter> changes = plan.apply(current);
         if (changes.isEmpty() && !guard.writesAlone()) {
             return CompletableFuture.completedFuture(changes);
@@ -243,11 +242,13 @@ public final class CounterStore {
                     }
                     if (System.nanoTime() > deadline) {
                         return CompletableFuture.failedFuture(new EtcdUnavailableException("the counters of account '"
-                                + account + "' stayed contended for " + opTimeout + " (" + conflicts + " conflicts)", null));
+                                + account + "' stayed contended for " + opTimeout + " (" + conflicts + " conflicts)",
+                                null));
                     }
                     conflictCount.increment();
                     Map<String, VersionedCounter> fresh = fromElse(resources, gets);
-                    int pause = ThreadLocalRandom.current().nextInt(1, Math.min(MAX_BACKOFF_MILLIS, 1 << Math.min(conflicts, 5)) + 1);
+                    int pause = ThreadLocalRandom.current()
+                            .nextInt(1, Math.min(MAX_BACKOFF_MILLIS, 1 << Math.min(conflicts, 5)) + 1);
                     return CompletableFuture.supplyAsync(() -> fresh,
                                     CompletableFuture.delayedExecutor(pause, TimeUnit.MILLISECONDS))
                             .thenCompose(next -> attempt(account, resources, next, guard, plan, deadline,

@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * nothing either way, so both are tried again after a pause, until they answer or the attempt ends.
  */
 final class EntryConfirmation {
-    private static final Logger LOG = LoggerFactory.getLogger(EntryConfirmation.class);
+    // Logs as LockEngine, as before the engine was split, so that operators' log filters keep working.
+    private static final Logger LOG = LoggerFactory.getLogger(LockEngine.class);
     private static final long FIRST_PAUSE_MILLIS = 100;
     private static final long MAX_PAUSE_MILLIS = 1000;
 

@@ -62,7 +62,8 @@ public final class Futures {
     public static boolean isNotFound(Throwable error) {
         Throwable t = unwrap(error);
         for (; t != null; t = t.getCause()) {
-            if (t instanceof EtcdException e && e.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.NOT_FOUND) {
+            if (t instanceof EtcdException e
+                    && e.getErrorCode() == io.etcd.jetcd.common.exception.ErrorCode.NOT_FOUND) {
                 return true;
             }
             if (t instanceof StatusRuntimeException s && s.getStatus().getCode() == Status.Code.NOT_FOUND) {

@@ -33,7 +33,8 @@ public final class Json {
         try {
             return MAPPER.readValue(bytes.getBytes(), type);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot decode " + type.getSimpleName() + " from '" + string(bytes) + "'", e);
+            throw new UncheckedIOException(
+                    "cannot decode " + type.getSimpleName() + " from '" + string(bytes) + "'", e);
         }
     }
 }

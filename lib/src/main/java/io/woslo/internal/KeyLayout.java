@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * &lt;ns&gt;/quota/&lt;account&gt;/&lt;resource&gt;   counter JSON {"used","quota","refreshedAt"}
  * &lt;ns&gt;/accounts/&lt;account&gt;            account index JSON {"refreshedAt"}
  * &lt;ns&gt;/locks/&lt;key&gt;/&lt;entry&gt;          lock holders and waiters, each on its lease
- *     entries: r-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a reader), w-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a writer),
+ *     entries: r-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a reader),
+ *     w-&lt;lease hex&gt;-&lt;tag&gt;&lt;n&gt; (a writer),
  *     r-&lt;reservation id&gt; (an HTTP reservation's reader); any other name counts as a writer
  * &lt;ns&gt;/reservations/&lt;id&gt;             reservations made over HTTP
  * &lt;ns&gt;/idempotency/&lt;key&gt;            the first outcome of a request sent with that Idempotency-Key
@@ -31,6 +32,8 @@ public final class KeyLayout {
     private static final char[] HEX = "0123456789ABCDEF".toCharArray();
     private static final String READ_ENTRY = "r-";
     private static final String WRITE_ENTRY = "w-";
+    /** How much of a reservation id names its read entry (a UUID's length). */
+    private static final int RESERVATION_ENTRY_ID_LENGTH = 36;
     /** Makes the lock entry names this process creates unique (with their lease, which is this process's own). */
     private static final AtomicLong ENTRY_SEQUENCE = new AtomicLong();
 
@@ -48,7 +51,8 @@ public final class KeyLayout {
         if (namespace == null) {
             throw new IllegalArgumentException("namespace must not be null");
         }
-        if (!namespace.startsWith("/") || namespace.length() < 2 || namespace.endsWith("/") || namespace.contains("//")) {
+        if (!namespace.startsWith("/") || namespace.length() < 2 || namespace.endsWith("/")
+                || namespace.contains("//")) {
             throw new IllegalArgumentException("namespace must look like /woslo or /team/woslo (a leading '/', no"
                     + " trailing '/', no empty segment), got '" + namespace + "'");
         }
@@ -79,7 +83,8 @@ public final class KeyLayout {
         }
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
-            if (Character.isHighSurrogate(c) && (i + 1 == value.length() || !Character.isLowSurrogate(value.charAt(i + 1)))
+            if (Character.isHighSurrogate(c)
+                    && (i + 1 == value.length() || !Character.isLowSurrogate(value.charAt(i + 1)))
                     || Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(value.charAt(i - 1)))) {
                 throw new IllegalArgumentException(what + " '" + value + "' contains an unpaired UTF-16 surrogate");
             }
@@ -238,6 +243,23 @@ public final class KeyLayout {
         return entry;
     }
 
+    /**
+     * The name of a stored reservation's read entry in its account's lock: {@code r-<the first 36 characters of its
+     * id>} (the UUID of an id made by the quota engine).
+     */
+    public static String reservationEntryName(String reservationId) {
+        return READ_ENTRY + reservationId.substring(0, Math.min(RESERVATION_ENTRY_ID_LENGTH, reservationId.length()));
+    }
+
+    /**
+     * {@code <ns>/locks/<key>/r-<id>} ({@link #reservationEntryName}): the key of the read entry a stored reservation
+     * with {@code reservationId} would hold. Not checked as an entry name ({@link #lockEntryKey} is): an id the engine
+     * did not make just names no entry.
+     */
+    public String reservationEntryKey(String lockKey, String reservationId) {
+        return lockPrefix(lockKey) + reservationEntryName(reservationId);
+    }
+
     /** {@code <ns>/locks/<key>/<entry>}: one entry of a lock's queue (the entry name as stored, not escaped). */
     public String lockEntryKey(String lockKey, String entry) {
         return lockPrefix(lockKey) + requireEntryName(entry);
@@ -250,6 +272,11 @@ public final class KeyLayout {
             throw new IllegalArgumentException("'" + entryKey + "' is not an entry of lock '" + lockKey + "'");
         }
         return entryKey.substring(prefix.length());
+    }
+
+    /** {@code <ns>/}: every key WOSLO keeps (a prefix, unlike the namespace itself). */
+    public String namespaceRoot() {
+        return namespace + "/";
     }
 
     /** {@code <ns>/quota/}: every counter of every account. */

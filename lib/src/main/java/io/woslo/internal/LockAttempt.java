@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * deletes its entry.
  */
 final class LockAttempt {
-    private static final Logger LOG = LoggerFactory.getLogger(LockAttempt.class);
+    // Logs as LockEngine, as before the engine was split, so that operators' log filters keep working.
+    private static final Logger LOG = LoggerFactory.getLogger(LockEngine.class);
 
     private final LockEngine engine;
     private final LockRequest request;

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * ({@link #gone()}: the lock was lost).
  */
 final class RenewedLease implements CloseableClient, StreamObserver<LeaseKeepAliveResponse> {
-    private static final Logger LOG = LoggerFactory.getLogger(RenewedLease.class);
+    // Logs as LockEngine, as before the engine was split, so that operators' log filters keep working.
+    private static final Logger LOG = LoggerFactory.getLogger(LockEngine.class);
     private static final Duration RETRY_PAUSE = Duration.ofMillis(200);
 
     private final Lease leases;

@@ -93,7 +93,8 @@ public final class TxnCombiner {
 
     public Submission submit(Part part) {
         if (part.size() > MAX_OPS) {
-            throw new IllegalArgumentException("a transaction part of " + part.size() + " operations exceeds " + MAX_OPS);
+            throw new IllegalArgumentException(
+                    "a transaction part of " + part.size() + " operations exceeds " + MAX_OPS);
         }
         Pending pending = new Pending(part, new CompletableFuture<>(), new CompletableFuture<>(), false);
         List<Pending> batch;
@@ -201,7 +202,8 @@ public final class TxnCombiner {
                 p.raw().complete(response);
             }
         }));
-        Futures.bounded(raw, opTimeout, "a transaction of " + batch.size() + " parts").whenComplete((response, error) -> {
+        String what = "a transaction of " + batch.size() + " parts";
+        Futures.bounded(raw, opTimeout, what).whenComplete((response, error) -> {
             try {
                 if (error != null) {
                     batch.forEach(p -> p.outcome().completeExceptionally(error));

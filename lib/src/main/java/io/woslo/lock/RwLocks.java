@@ -9,7 +9,6 @@ import io.woslo.internal.LockEntryValue;
 import io.woslo.internal.LockPolicy;
 import io.woslo.internal.QueueEntry;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;

@@ -199,7 +199,12 @@ final class AccountLock {
 
     /** The key of the account's read entry named {@code name} (a stored reservation's, named after its id). */
     String namedEntryKey(String account, String name) {
-        return layout.lockPrefix(lockKey(account)) + name;
+        return layout.lockEntryKey(lockKey(account), name);
+    }
+
+    /** The key of the read entry the stored reservation {@code id} of {@code account} would hold. */
+    String reservationEntryKey(String account, String id) {
+        return layout.reservationEntryKey(lockKey(account), id);
     }
 
     /** The value of a read entry for people reading etcd: a random owner and {@code leaseTime}. */

@@ -17,7 +17,9 @@ final class Failures {
     private Failures() {
     }
 
-    /** An internal failure as the caller sees it; failures already of the family (and argument errors) pass as they are. */
+    /**
+     * An internal failure as the caller sees it; failures already of the family (and argument errors) pass as they are.
+     */
     static Throwable toQuotaException(Throwable error) {
         Throwable cause = Futures.unwrap(error);
         if (cause instanceof OutcomeUnknownException) {

@@ -62,7 +62,9 @@ final class HeldReservations {
         return delivery;
     }
 
-    /** Gives {@code amounts} back, fenced by {@code lock} (null: the reservation was closed; a read lock of its own). */
+    /**
+     * Gives {@code amounts} back, fenced by {@code lock} (null: the reservation was closed; a read lock of its own).
+     */
     CompletableFuture<Void> rollback(String account, Map<String, Long> amounts, long reservedAtMillis,
                                      Acquisition lock, Call call) {
         return releases.release(account, amounts, reservedAtMillis, lock, false, call, "rollback");

@@ -209,7 +209,8 @@ final class Lane {
                 writersCount(), accountRead()).commit();
         return Futures.bounded(txn, opTimeout, "a read of account '" + account + "'")
                 .thenApply(response -> see(CounterView.allCounters(layout, account, response.getGetResponses().get(0)),
-                        response.getGetResponses().get(1).getCount(), CounterView.modRevision(response.getGetResponses().get(2))));
+                        response.getGetResponses().get(1).getCount(),
+                        CounterView.modRevision(response.getGetResponses().get(2))));
     }
 
     /** Remembers what etcd just returned for later batches, and returns it as confirmed for this one. */

@@ -72,7 +72,8 @@ final class LateLandings {
         lane.settled = txn.copy().orTimeout(opTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .handle((response, error) -> response)
                 .thenCompose(response -> response != null
-                        ? CompletableFuture.completedFuture(response.isSucceeded() ? response.getHeader().getRevision() : 0L)
+                        ? CompletableFuture.completedFuture(
+                                response.isSucceeded() ? response.getHeader().getRevision() : 0L)
                         : Futures.retry(() -> withdraw(entries.get(0), compared, resources), SETTLE_ATTEMPTS,
                                 SETTLE_PAUSE, e -> e instanceof EtcdUnavailableException))
                 .thenCompose(revision -> revision == 0
@@ -215,7 +216,8 @@ final class LateLandings {
                                                Map<BatchRequest, String> entries, long failedAt, long leaseId) {
         List<BatchRequest> undone = batch.stream().filter(r -> !r.keptWhenLost()).toList();
         List<CompletableFuture<Boolean>> existed = undone.stream()
-                .map(r -> AtRevision.existed(kv, entries.get(r), revision, opTimeout, "a read of a reservation's entry"))
+                .map(r -> AtRevision.existed(kv, entries.get(r), revision, opTimeout,
+                        "a read of a reservation's entry"))
                 .toList();
         return CompletableFuture.allOf(existed.toArray(CompletableFuture[]::new)).thenCompose(v -> {
             Map<BatchRequest, String> landed = new LinkedHashMap<>();

@@ -61,7 +61,8 @@ final class LeaseMove {
     private static CompletableFuture<Outcome> settle(KV kv, Duration bound, KeyValue guard, String what) {
         CompletableFuture<TxnResponse> txn = kv.txn()
                 .If(new Cmp(guard.getKey(), Cmp.Op.EQUAL, CmpTarget.modRevision(guard.getModRevision())))
-                .Then(Op.put(guard.getKey(), guard.getValue(), PutOption.builder().withLeaseId(guard.getLease()).build()))
+                .Then(Op.put(guard.getKey(), guard.getValue(),
+                        PutOption.builder().withLeaseId(guard.getLease()).build()))
                 .Else(Op.get(guard.getKey(), GetOption.DEFAULT))
                 .commit();
         return Futures.bounded(txn, bound, "the settlement of " + what).thenApply(response -> {

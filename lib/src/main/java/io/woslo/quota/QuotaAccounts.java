@@ -135,7 +135,7 @@ public final class QuotaAccounts {
         WatchOption option = WatchOption.builder().isPrefix(true).withPrevKV(true).withCreateNotify(true).build();
         Watch.Listener jetcdListener = Watch.listener(response -> deliver(response, listener, ready), failed,
                 () -> failed.accept(new IllegalStateException("the watch ended")));
-        Watch.Watcher watcher = client.getWatchClient().watch(bytes(layout.namespace() + "/"), option, jetcdListener);
+        Watch.Watcher watcher = client.getWatchClient().watch(bytes(layout.namespaceRoot()), option, jetcdListener);
         return watcher::close;
     }
 

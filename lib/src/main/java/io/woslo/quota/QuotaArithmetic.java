@@ -139,7 +139,10 @@ final class QuotaArithmetic {
         return new Planned<>(fits, refused);
     }
 
-    /** Applies {@code wanted} to {@code working} if all of it fits, else returns the refusal of its first short resource. */
+    /**
+     * Applies {@code wanted} to {@code working} if all of it fits, else returns the refusal of its first short
+     * resource.
+     */
     static QuotaExceededException apply(String account, Map<String, Long> wanted, Map<String, Counter> working,
                                         Map<String, Long> limits) {
         for (Map.Entry<String, Long> entry : wanted.entrySet()) {
@@ -157,7 +160,10 @@ final class QuotaArithmetic {
         return null;
     }
 
-    /** Lowers each counter by {@code amounts} (under a held read lock: nothing refreshed since); missing ones are skipped. */
+    /**
+     * Lowers each counter by {@code amounts} (under a held read lock: nothing refreshed since); missing ones are
+     * skipped.
+     */
     Map<String, Counter> lowerPlan(String account, Map<String, Long> amounts, Map<String, VersionedCounter> current) {
         return releasePlan(account, amounts, current, Long.MAX_VALUE, Map.of());
     }

@@ -177,8 +177,8 @@ public final class QuotaManager implements AutoCloseable {
             metrics.reservation("reserved", System.nanoTime() - start);
             return reservation;
         });
-        return delivery.deliver(new Call(), counted, "a reservation for account '" + account + "'", QuotaManager::giveBack,
-                cause -> {
+        return delivery.deliver(new Call(), counted, "a reservation for account '" + account + "'",
+                QuotaManager::giveBack, cause -> {
                     if (cause instanceof QuotaExceededException) {
                         metrics.reservation("exceeded", System.nanoTime() - start);
                     } else if (cause instanceof QuotaUnavailableException && failureMode == FailureMode.OPEN) {
@@ -230,7 +230,8 @@ public final class QuotaManager implements AutoCloseable {
         boolean noop = wanted.isEmpty() || !quotaEnabled.test(account);
         CompletableFuture<StoredReservation> made = background.etcdHealthy() || noop
                 ? stored.create(account, wanted, noop, key)
-                : CompletableFuture.failedFuture(new EtcdUnavailableException("etcd failed its last health probe", null));
+                : CompletableFuture.failedFuture(
+                        new EtcdUnavailableException("etcd failed its last health probe", null));
         CompletableFuture<StoredReservation> counted = made.thenApply(reservation -> {
             metrics.reservation(noop ? "noop" : "reserved", System.nanoTime() - start);
             return reservation;
@@ -248,7 +249,8 @@ public final class QuotaManager implements AutoCloseable {
                     + " waiting; it stands until ended or expired", late.id(), key.key());
         }
         // The caller gets the deliver'd future itself, so that cancelling it gives back a reservation landing later.
-        return delivery.deliver(call, counted, "a stored reservation for account '" + account + "'", abandoned, cause -> {
+        return delivery.deliver(call, counted, "a stored reservation for account '" + account + "'", abandoned,
+                cause -> {
             metrics.reservation(cause instanceof QuotaExceededException ? "exceeded" : "unavailable",
                     System.nanoTime() - start);
             throw new CompletionException(cause);
@@ -358,7 +360,8 @@ public final class QuotaManager implements AutoCloseable {
     /** {@link #rollbackStoredAsync(String)} with an idempotency key (may be null). */
     public CompletableFuture<Boolean> rollbackStoredAsync(String id, IdempotencyKey key) {
         String checked = ReservationIds.require(id);
-        return delivery.deliverChange("the rollback of reservation " + id, call -> storedEnds.end(checked, Map.of(), key, call));
+        return delivery.deliverChange("the rollback of reservation " + id,
+                call -> storedEnds.end(checked, Map.of(), key, call));
     }
 
     /**
@@ -403,8 +406,8 @@ public final class QuotaManager implements AutoCloseable {
         if (released.isEmpty() || !quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(null);
         }
-        return delivery.deliverChange("cleanUsed of account '" + account + "'", call -> releases.releaseOnce(account, released,
-                Long.MAX_VALUE, true, call, key, "cleanUsed"));
+        return delivery.deliverChange("cleanUsed of account '" + account + "'",
+                call -> releases.releaseOnce(account, released, Long.MAX_VALUE, true, call, key, "cleanUsed"));
     }
 
     /**
@@ -435,8 +438,9 @@ public final class QuotaManager implements AutoCloseable {
         if (released.isEmpty() || !quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(null);
         }
-        return delivery.deliverChange("a rollback of account '" + account + "'", call -> releases.releaseOnce(account, released,
-                errorTime.toEpochMilli(), false, call, key, "rollback"));
+        return delivery.deliverChange("a rollback of account '" + account + "'",
+                call -> releases.releaseOnce(account, released, errorTime.toEpochMilli(), false, call, key,
+                        "rollback"));
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -462,8 +466,8 @@ public final class QuotaManager implements AutoCloseable {
         if (!quotaEnabled.test(account)) {
             return CompletableFuture.completedFuture(new RefreshResult(account, List.of(), names, Map.of()));
         }
-        return delivery.deliver(refresher.refresh(account, force, names, locks.lockWait()), "a refresh of account '" + account + "'",
-                null);
+        return delivery.deliver(refresher.refresh(account, force, names, locks.lockWait()),
+                "a refresh of account '" + account + "'", null);
     }
 
     /**
@@ -623,7 +627,10 @@ public final class QuotaManager implements AutoCloseable {
             return this;
         }
 
-        /** How long a counter may go without a refresh before a reservation re-reads it (the Go edition's expireTime), default 3 minutes. */
+        /**
+         * How long a counter may go without a refresh before a reservation re-reads it (the Go edition's expireTime),
+         * default 3 minutes.
+         */
         public Builder cacheTtl(Duration ttl) {
             this.cacheTtl = positive("cacheTtl", ttl);
             return this;
@@ -750,7 +757,8 @@ public final class QuotaManager implements AutoCloseable {
 
         public QuotaManager build() {
             if (handlers.isEmpty()) {
-                throw new IllegalArgumentException("no resource registered: call resource(name, handler) at least once");
+                throw new IllegalArgumentException(
+                        "no resource registered: call resource(name, handler) at least once");
             }
             return new QuotaManager(this);
         }

@@ -62,8 +62,8 @@ final class Releases {
 
     /** {@link #release} with more guarded changes in the same transaction ({@link CounterStore.Also}). */
     CompletableFuture<Void> release(String account, Map<String, Long> amounts, long skipRefreshedAfterMillis,
-                                    Acquisition heldLock, boolean createMissing, Call call, List<CounterStore.Also> also,
-                                    String what) {
+                                    Acquisition heldLock, boolean createMissing, Call call,
+                                    List<CounterStore.Also> also, String what) {
         Function<Acquisition, CompletableFuture<Map<String, Counter>>> change = lock -> counters
                 .read(account, amounts.keySet())
                 .thenCompose(current -> {
@@ -79,9 +79,11 @@ final class Releases {
                             : CompletableFuture.failedFuture(Call.abandonedBeforeWriting(what)));
                 });
         CompletableFuture<Map<String, Counter>> done = heldLock != null
-                ? change.apply(heldLock).exceptionallyCompose(error -> Futures.unwrap(error) instanceof LockLostException
-                        ? locks.withReadLock(account, change) // the holder's lease ended: change under a lock of its own
-                        : CompletableFuture.failedFuture(error))
+                ? change.apply(heldLock).exceptionallyCompose(error ->
+                        Futures.unwrap(error) instanceof LockLostException
+                                // the holder's lease ended: change under a lock of its own
+                                ? locks.withReadLock(account, change)
+                                : CompletableFuture.failedFuture(error))
                 : locks.withReadLock(account, change);
         return done.thenAccept(written -> LOG.debug("{} for account '{}' lowered {}", what, account, written.keySet()));
     }

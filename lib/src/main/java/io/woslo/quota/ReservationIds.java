@@ -5,8 +5,9 @@ import java.time.Duration;
 import java.util.UUID;
 
 /**
- * The ids of reservations kept by id (the HTTP API's), and the name of the lock entry each holds. Opaque to clients;
- * an id names its account, so an end needs no read to find the account's lock.
+ * The ids of reservations kept by id (the HTTP API's; the name of the lock entry each holds is
+ * {@link KeyLayout#reservationEntryName}'s). Opaque to clients; an id names its account, so an end needs no read to
+ * find the account's lock.
  */
 final class ReservationIds {
     private static final String NOOP_PREFIX = "noop-";
@@ -51,11 +52,6 @@ final class ReservationIds {
         } catch (IllegalArgumentException notBase64) {
             return null;
         }
-    }
-
-    /** The name of a stored reservation's lock entry made on the fast path: {@code r-<uuid of its id>}. */
-    static String entryName(String id) {
-        return "r-" + id.substring(0, Math.min(UUID_LENGTH, id.length()));
     }
 
     /**

@@ -67,8 +67,8 @@ final class SlowReserver {
                     return quotas.thenCombine(used, (limits, truth) -> Map.entry(limits, truth))
                             .thenCompose(figures -> counters.update(account, wanted.keySet(), current, Fence.of(lock),
                                     attachment == null ? List.of() : attachment.underLock(lock),
-                                    plan -> arithmetic.reservePlan(account, wanted, figures.getKey(), figures.getValue(),
-                                            plan)))
+                                    plan -> arithmetic.reservePlan(account, wanted, figures.getKey(),
+                                            figures.getValue(), plan)))
                             .thenApply(written -> new Reserved(account, wanted, lock, arithmetic.nowMillis()));
                 })
                 .exceptionallyCompose(error -> lost(account, wanted, lock, attachment, error)));
@@ -102,7 +102,8 @@ final class SlowReserver {
                     if (!landed) {
                         return CompletableFuture.<Void>completedFuture(null);
                     }
-                    LOG.warn("a reservation of account '{}' reported as not applied had landed; giving it back", account);
+                    LOG.warn("a reservation of account '{}' reported as not applied had landed; giving it back",
+                            account);
                     return releases.undoLate(account, amounts, failedAtMillis, lock);
                 })
                 .whenComplete((v, e) -> {

@@ -90,7 +90,7 @@ final class StoredEnds {
     private CompletableFuture<Boolean> finishAtOnce(String id, String account, IdempotencyKey key, Call call,
                                                     long deadline) {
         ByteSequence record = StoredRecord.key(layout, id);
-        ByteSequence entry = bytes(locks.namedEntryKey(account, ReservationIds.entryName(id)));
+        ByteSequence entry = bytes(locks.reservationEntryKey(account, id));
         return idempotency.claim(key, Map.of("ended", true)).thenCompose(claim -> {
             if (!call.beginWrite()) {
                 return CompletableFuture.failedFuture(Call.abandonedBeforeWriting("the end of reservation " + id));

@@ -19,7 +19,6 @@ import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -59,7 +58,8 @@ final class StoredReservations {
     CompletableFuture<StoredReservation> create(String account, Map<String, Long> wanted, boolean noop,
                                                 IdempotencyKey key) {
         if (noop) {
-            return CompletableFuture.completedFuture(new StoredReservation(ReservationIds.noopId(), account, Map.of(), 0, 0));
+            return CompletableFuture.completedFuture(
+                    new StoredReservation(ReservationIds.noopId(), account, Map.of(), 0, 0));
         }
         long now = arithmetic.nowMillis();
         StoredReservation made = new StoredReservation(ReservationIds.newId(account), account, wanted, now,
@@ -89,7 +89,7 @@ final class StoredReservations {
 
         @Override
         public String entryName() {
-            return ReservationIds.entryName(made.id());
+            return KeyLayout.reservationEntryName(made.id());
         }
 
         @Override

@@ -32,7 +32,10 @@ final class ChildJvm implements AutoCloseable {
         return new ChildJvm(new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start());
     }
 
-    /** Reads the child's output (its logging included) until a line starting with {@code prefix}, within the step bound. */
+    /**
+     * Reads the child's output (its logging included) until a line starting with {@code prefix}, within the step
+     * bound.
+     */
     String awaitLine(String prefix) throws Exception {
         CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
             try {

@@ -174,7 +174,8 @@ class ClusterOutageIT extends FaultItSupport {
                 Duration took = assertTimeoutPreemptively(bound, () -> call.getValue().get(),
                         () -> call.getKey() + " with etcd unreachable did not fail within " + bound);
                 assertThat(took).as("%s failed after", call.getKey()).isLessThan(bound);
-                Faults.log(call.getKey() + " failed as " + expected.getSimpleName() + " after " + took.toMillis() + " ms");
+                Faults.log(call.getKey() + " failed as " + expected.getSimpleName() + " after " + took.toMillis()
+                        + " ms");
             }
         } finally {
             pool.shutdownNow();

@@ -77,7 +77,8 @@ class SlowSourceOfTruthIT {
                     .isEqualTo(7);
             assertThat(took).as("the refresh ends within its operation timeout (plus slack)")
                     .isLessThanOrEqualTo(TIMEOUT.plus(RandomizedRun.SLACK));
-            Throwable cause = outcome instanceof java.util.concurrent.CompletionException ? outcome.getCause() : outcome;
+            Throwable cause = outcome instanceof java.util.concurrent.CompletionException
+                    ? outcome.getCause() : outcome;
             assertThat(cause == null || cause instanceof QuotaException)
                     .as("the refresh ends well or with a QuotaException, not %s", cause).isTrue();
             assertThat(foreign).as("exceptions outside the QuotaException family").isEmpty();

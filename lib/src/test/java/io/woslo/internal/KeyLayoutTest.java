@@ -154,4 +154,20 @@ class KeyLayoutTest {
         assertThatThrownBy(() -> KeyLayout.requireEntryName("e".repeat(300)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("300");
     }
+
+    @Test
+    void aStoredReservationsEntryIsNamedAfterTheUuidOfItsId() {
+        String uuid = "0b7d3c5e-1f2a-4b6c-8d9e-0a1b2c3d4e5f";
+        KeyLayout layout = new KeyLayout("/woslo");
+
+        assertThat(KeyLayout.reservationEntryName(uuid + ".YWNjdA")).isEqualTo("r-" + uuid);
+        assertThat(KeyLayout.reservationEntryName(uuid)).isEqualTo("r-" + uuid);
+        assertThat(KeyLayout.reservationEntryName("short")).isEqualTo("r-short");
+        assertThat(layout.reservationEntryKey("quota/a/b", uuid + ".YWNjdA"))
+                .isEqualTo("/woslo/locks/quota%2Fa%2Fb/r-" + uuid)
+                .isEqualTo(layout.lockEntryKey("quota/a/b", "r-" + uuid));
+        String entryKey = layout.reservationEntryKey("quota/a/b", uuid);
+        assertThat(KeyLayout.isWriteEntry(layout.lockPrefix("quota/a/b"), entryKey)).as("a reader's entry").isFalse();
+        assertThat(layout.namespaceRoot()).isEqualTo("/woslo/");
+    }
 }

@@ -58,7 +58,8 @@ class TxnCombinerStuckInFlightIT {
         }
         assertThat(bad.outcome()).failsWithin(TestTimeouts.step());
         assertThat(await(combiner.submit(put("later")).outcome()).succeeded()).isTrue();
-        assertThat(count(client, "first") + count(client, "before") + count(client, "after") + count(client, "later")).isEqualTo(4);
+        assertThat(count(client, "first") + count(client, "before") + count(client, "after") + count(client, "later"))
+                .isEqualTo(4);
     }
 
     /** A put with a null option: jetcd throws a NullPointerException when it builds the request. */

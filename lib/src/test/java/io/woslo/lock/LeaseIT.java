@@ -52,7 +52,8 @@ class LeaseIT extends LockItSupport {
         LeaseTimeToLiveResponse fractionalLease = ttlOf(client, rawEntries(client, "fractional").get(0));
 
         assertThat(oneSecondLease.getGrantedTTL()).isGreaterThanOrEqualTo(1);
-        assertThat(fractionalLease.getGrantedTTL()).as("1.5 s is rounded up to whole seconds").isGreaterThanOrEqualTo(2);
+        assertThat(fractionalLease.getGrantedTTL()).as("1.5 s is rounded up to whole seconds")
+                .isGreaterThanOrEqualTo(2);
         assertThat(oneSecondLease.getTTL()).isPositive();
         oneSecond.unlock();
         fractional.unlock();

@@ -37,9 +37,11 @@ class LockArgumentsIT extends LockItSupport {
         assertThatThrownBy(() -> locks.writeLock("lease", 1, null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("leaseTime must not be null");
         assertThatThrownBy(() -> locks.writeLock("lease", 1, Duration.ZERO))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTime").hasMessageContaining("PT0S");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTime")
+                .hasMessageContaining("PT0S");
         assertThatThrownBy(() -> locks.readLock("lease", 1, Duration.ofSeconds(-5)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTime").hasMessageContaining("PT-5S");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaseTime")
+                .hasMessageContaining("PT-5S");
     }
 
     @Test
@@ -49,7 +51,8 @@ class LockArgumentsIT extends LockItSupport {
         assertThatThrownBy(() -> lock.tryLock(null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("wait must not be null");
         assertThatThrownBy(() -> lock.tryLock(Duration.ofMillis(-1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("wait").hasMessageContaining("PT-0.001S");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("wait")
+                .hasMessageContaining("PT-0.001S");
         assertThatThrownBy(() -> lock.tryLockAsync(Duration.ofSeconds(-1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PT-1S");
 
@@ -67,7 +70,8 @@ class LockArgumentsIT extends LockItSupport {
         assertThatThrownBy(() -> builder.namespace(null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("namespace");
         assertThatThrownBy(() -> builder.operationTimeout(Duration.ZERO))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("operationTimeout").hasMessageContaining("PT0S");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("operationTimeout")
+                .hasMessageContaining("PT0S");
         assertThatThrownBy(() -> builder.operationTimeout(null))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("operationTimeout");
     }

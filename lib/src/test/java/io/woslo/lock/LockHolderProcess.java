@@ -24,7 +24,8 @@ public final class LockHolderProcess {
         }
         Client client = Client.builder().endpoints(args[0].split(",")).build();
         RwLocks locks = RwLocks.builder(client).namespace(args[1]).build();
-        DistributedLock lock = locks.writeLock(args[2], Long.parseLong(args[3]), Duration.ofMillis(Long.parseLong(args[4])));
+        DistributedLock lock = locks.writeLock(args[2], Long.parseLong(args[3]),
+                Duration.ofMillis(Long.parseLong(args[4])));
         lock.lock();
         System.out.println(LOCKED + lock.fencingToken());
         System.out.flush();

@@ -86,7 +86,8 @@ class ReentrancyIT extends LockItSupport {
 
         assertThat(readGotIt).isTrue();
         read.unlock();
-        assertThat(locks.inspect("downgrade").mode()).as("the write hold outlives the nested read").isEqualTo(LockMode.WRITE);
+        assertThat(locks.inspect("downgrade").mode()).as("the write hold outlives the nested read")
+                .isEqualTo(LockMode.WRITE);
         write.unlock();
         assertThat(locks.inspect("downgrade").mode()).isEqualTo(LockMode.NONE);
     }

@@ -62,7 +62,8 @@ class WatchErrorIT extends LockItSupport {
     }
 
     private void holderKeepsTheLockAcrossAMemberRestart(EtcdCluster etcd, Client client, RwLocks holderLocks,
-                                                        RwLocks waiterLocks, boolean writeHolder, boolean kill) throws Exception {
+                                                        RwLocks waiterLocks, boolean writeHolder, boolean kill)
+            throws Exception {
         String key = "guarded";
         DistributedLock holder = writeHolder
                 ? holderLocks.writeLock(key, 1, LEASE)

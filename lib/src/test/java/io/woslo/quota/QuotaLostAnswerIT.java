@@ -211,7 +211,8 @@ class QuotaLostAnswerIT extends QuotaItSupport {
                 .isNotInstanceOf(QuotaOutcomeUnknownException.class);
         assertThat(raw.used(account, "CPUA")).as("the held give-back never landed").isEqualTo(3);
 
-        boolean retried = ending.rollbackStoredAsync(stored.id()).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        boolean retried = ending.rollbackStoredAsync(stored.id())
+                .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
         assertThat(raw.used(account, "CPUA")).as("given back by the retry (retry answered " + retried + ")")
                 .isZero();
     }

@@ -140,7 +140,8 @@ class QuotaOutcomeIT {
         assertThat(write.awaitInjected(1, TestTimeouts.step())).as("the write is on its way").isTrue();
         caller.interrupt();
         caller.join(TestTimeouts.step().toMillis());
-        assertThat(thrown.get()).as("interrupted after its write began").isInstanceOf(QuotaOutcomeUnknownException.class);
+        assertThat(thrown.get()).as("interrupted after its write began")
+                .isInstanceOf(QuotaOutcomeUnknownException.class);
         write.release();
     }
 

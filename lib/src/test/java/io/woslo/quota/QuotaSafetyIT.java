@@ -96,8 +96,8 @@ class QuotaSafetyIT extends QuotaItSupport {
     @Test
     void aViewOlderThanTheCacheTtlIsDroppedAndTheAccountReturnsToTheFastPath(Client client) {
         MutableClock clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.MILLIS));
-        QuotaManager quota = QuotaManager.builder(client).namespace(namespace).resource("CPUA", new MutableHandler(0, 100))
-                .clock(clock).cacheTtl(Duration.ofMinutes(1)).build();
+        QuotaManager quota = QuotaManager.builder(client).namespace(namespace)
+                .resource("CPUA", new MutableHandler(0, 100)).clock(clock).cacheTtl(Duration.ofMinutes(1)).build();
         closeables.add(quota);
         quota.refresh(account, true);
         quota.prepareOccupying(account, Map.of("CPUA", 1L)).close();
@@ -220,8 +220,8 @@ class QuotaSafetyIT extends QuotaItSupport {
     /** Any id starting with "noop-" used to end "successfully" (204 for an id never issued). */
     @Test
     void aNoopIdThatWasNeverIssuedDoesNotEnd(Client client) throws Exception {
-        QuotaManager quota = QuotaManager.builder(client).namespace(namespace).resource("CPUA", new MutableHandler(0, 1))
-                .quotaEnabled(a -> false).build();
+        QuotaManager quota = QuotaManager.builder(client).namespace(namespace)
+                .resource("CPUA", new MutableHandler(0, 1)).quotaEnabled(a -> false).build();
         closeables.add(quota);
 
         StoredReservation issued = quota.prepareStoredAsync(account, Map.of("CPUA", 1L)).get(10, TimeUnit.SECONDS);

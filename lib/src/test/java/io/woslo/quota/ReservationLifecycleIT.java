@@ -129,7 +129,8 @@ class ReservationLifecycleIT extends QuotaItSupport {
         assertThatThrownBy(() -> await(quota.finishStoredAsync(made.id(), Map.of("CPUA", 3L), null)))
                 .hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("reserved only 2");
         assertThatThrownBy(() -> await(quota.finishStoredAsync(made.id(), Map.of("GPU", 1L), null)))
-                .hasCauseInstanceOf(IllegalArgumentException.class).hasMessageContaining("did not reserve resource 'GPU'");
+                .hasCauseInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("did not reserve resource 'GPU'");
 
         assertThat(raw.under("/")).as("nothing changed").isEqualTo(before);
         assertThat(await(quota.findStoredAsync(made.id()))).as("still open").isPresent();
@@ -238,7 +239,8 @@ class ReservationLifecycleIT extends QuotaItSupport {
         assertThat(raw.used(account, "CPUA")).isEqualTo(11);
         assertThat(raw.used(account, "GPU")).isZero();
         assertThat(raw.locks()).as("the lock released with it").isEmpty();
-        assertThat(deleteRevisionsSince(since)).containsExactly(one(namespace + "/quota/" + account + "/CPUA").getModRevision());
+        assertThat(deleteRevisionsSince(since))
+                .containsExactly(one(namespace + "/quota/" + account + "/CPUA").getModRevision());
         reservation.close();
         reservation.rollback();
         assertThat(raw.used(account, "CPUA")).as("ended: rollback does nothing").isEqualTo(11);

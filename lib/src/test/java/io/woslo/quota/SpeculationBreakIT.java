@@ -207,7 +207,8 @@ class SpeculationBreakIT extends QuotaItSupport {
         TxnFaults.Fault lostPlain = faults.lose(TxnFaults::speculative, 1);
         Throwable plainFailure = null;
         try {
-            a.prepareStoredAsync(account, Map.of("CPUA", 5L)).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+            a.prepareStoredAsync(account, Map.of("CPUA", 5L))
+                    .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             plainFailure = e.getCause();
         }

@@ -14,12 +14,14 @@ class HarnessCleanupIT {
         EtcdCluster cluster = EtcdCluster.start(3, "cleanup");
         List<Long> pids = cluster.pids();
         assertThat(pids).hasSize(3);
-        assertThat(pids).allSatisfy(pid -> assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).contains(true));
+        assertThat(pids).allSatisfy(
+                pid -> assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).contains(true));
 
         cluster.close();
 
         assertThat(pids).allSatisfy(pid ->
-                assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).isIn(Optional.empty(), Optional.of(false)));
+                assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive))
+                        .isIn(Optional.empty(), Optional.of(false)));
         assertThat(ProcessHandle.current().children()
                 .filter(child -> pids.contains(child.pid()))
                 .filter(ProcessHandle::isAlive)
@@ -34,7 +36,8 @@ class HarnessCleanupIT {
 
             member.kill();
             assertThat(member.isRunning()).isFalse();
-            assertThat(ProcessHandle.of(firstPid).map(ProcessHandle::isAlive)).isIn(Optional.empty(), Optional.of(false));
+            assertThat(ProcessHandle.of(firstPid).map(ProcessHandle::isAlive))
+                    .isIn(Optional.empty(), Optional.of(false));
 
             member.restart();
             assertThat(member.isRunning()).isTrue();
