@@ -166,24 +166,7 @@ public record CoordinatorConfig(Http http, Etcd etcd, Quota quota) {
 
     /** {@code http.token}, or the first line-trimmed content of {@code http.tokenFile}; not both. */
     private static String token(ConfigNode http, Path baseDir) {
-        String token = http.text("token", "");
-        Path file = http.path("tokenFile", baseDir);
-        if (file == null) {
-            return Tokens.check("http.token", token);
-        }
-        if (!token.isEmpty()) {
-            throw new ConfigException("http.token and http.tokenFile are both set; keep one");
-        }
-        String fromFile;
-        try {
-            fromFile = Files.readString(file).strip();
-        } catch (IOException e) {
-            throw new ConfigException("http.tokenFile: cannot read " + file + ": " + e, e);
-        }
-        if (fromFile.isEmpty()) {
-            throw new ConfigException("http.tokenFile: " + file + " holds no token (empty or only whitespace)");
-        }
-        return fromFile;
+        return Tokens.fromSettings(http.text("token", ""), http.path("tokenFile", baseDir));
     }
 
     private static Etcd etcd(ConfigNode etcd, ConfigNode tls, Path baseDir) {

@@ -533,6 +533,11 @@ public final class QuotaManager implements AutoCloseable {
         return conflicts.sum();
     }
 
+    /** The accounts' read-write lock (for tests in this package). */
+    AccountLock accountLock() {
+        return locks;
+    }
+
     /** How many reservations the fast path handed to the slow path (for tests in this package). */
     long slowPathReservations() {
         return reserver.handedToSlowPath();

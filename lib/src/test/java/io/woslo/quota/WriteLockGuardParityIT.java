@@ -62,7 +62,7 @@ class WriteLockGuardParityIT {
         Duration wait = Duration.ofMillis(1500);
         long start = System.nanoTime();
 
-        Throwable thrown = failureOf(manager.lockAccount(account, true, wait));
+        Throwable thrown = failureOf(manager.accountLock().lock(account, true, wait));
 
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertThat(thrown).isInstanceOf(QuotaBusyException.class)
@@ -81,7 +81,7 @@ class WriteLockGuardParityIT {
         SpoilGuard spoil = new SpoilGuard(2);
         QuotaManager manager = manager(etcd.newClient(spoil));
 
-        Acquisition lock = manager.lockAccount(account, true, Duration.ofSeconds(3))
+        Acquisition lock = manager.accountLock().lock(account, true, Duration.ofSeconds(3))
                 .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
 
         assertThat(spoil.spoiled.get()).isEqualTo(2);
@@ -94,7 +94,7 @@ class WriteLockGuardParityIT {
         assertThat(client.getLeaseClient().timeToLive(lock.leaseId(), LeaseOption.DEFAULT)
                 .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS).getTTL()).isPositive();
 
-        manager.unlock(lock).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
+        manager.accountLock().unlock(lock).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
         assertThat(keysUnder(client, namespace + "/locks/")).isEmpty();
     }
 
