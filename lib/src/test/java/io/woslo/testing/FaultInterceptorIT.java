@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.Watch;
+import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
 import java.time.Duration;
@@ -134,7 +135,10 @@ class FaultInterceptorIT {
         Thread closer = new Thread(() -> watcher.get().close(), "closer");
         CountDownLatch inListener = new CountDownLatch(1);
         CompletableFuture<Void> listenerDone = new CompletableFuture<>();
-        watcher.set(watchClient.watch(bytes(key), response -> {
+        // the put first, and the watch from its revision: the event is replayed whenever the watch is set up
+        long revision = faulty.getKVClient().put(bytes(key), bytes("v"))
+                .get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS).getHeader().getRevision();
+        watcher.set(watchClient.watch(bytes(key), WatchOption.builder().withRevision(revision).build(), response -> {
             if (inListener.getCount() == 0) {
                 return;
             }
@@ -145,7 +149,6 @@ class FaultInterceptorIT {
             watchClient.watch(bytes(key + "/next"), next -> { }).close(); // takes the watch client's lock
             listenerDone.complete(null);
         }));
-        faulty.getKVClient().put(bytes(key), bytes("v")).get(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS);
         assertThat(inListener.await(TestTimeouts.step().toMillis(), TimeUnit.MILLISECONDS)).isTrue();
 
         closer.start();
