@@ -38,10 +38,17 @@ public final class LockEntryValue {
 
     /** The owner id in an entry's value; 0 when there is none (rewritten by a write, or not written by WOSLO). */
     public static long ownerOf(ByteSequence value) {
+        Long owner = ownerOrNull(value);
+        return owner == null ? 0 : owner;
+    }
+
+    /** The owner id in an entry's value, or null when there is none (rewritten by a write, or not written by WOSLO). */
+    public static Long ownerOrNull(ByteSequence value) {
         try {
-            return Json.MAPPER.readTree(value.getBytes()).path("owner").asLong();
-        } catch (java.io.IOException e) {
-            return 0;
+            com.fasterxml.jackson.databind.JsonNode owner = Json.MAPPER.readTree(value.getBytes()).path("owner");
+            return owner.isIntegralNumber() ? owner.asLong() : null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
         }
     }
 }

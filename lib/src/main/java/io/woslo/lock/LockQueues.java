@@ -9,8 +9,8 @@ import io.etcd.jetcd.lease.LeaseTimeToLiveResponse;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.LeaseOption;
 import io.woslo.internal.Futures;
-import io.woslo.internal.Json;
 import io.woslo.internal.KeyLayout;
+import io.woslo.internal.LockEntryValue;
 import io.woslo.internal.LockPolicy;
 import io.woslo.internal.QueueEntry;
 import java.time.Duration;
@@ -77,20 +77,12 @@ final class LockQueues {
             boolean write = KeyLayout.isWriteEntry(prefix, key);
             queue.add(new QueueEntry(key, write, kv.getCreateRevision()));
             entries.add(new LockEntry(layout.lockEntryName(lockKey, key), write ? LockMode.WRITE : LockMode.READ,
-                    ownerOf(kv.getValue()), kv.getCreateRevision(), kv.getLease(), left.get(kv.getLease()).join()));
+                    LockEntryValue.ownerOrNull(kv.getValue()), kv.getCreateRevision(), kv.getLease(),
+                    left.get(kv.getLease()).join()));
         }
         int held = LockPolicy.holders(queue);
         LockMode mode = held == 0 ? LockMode.NONE : entries.get(0).mode();
         return new LockDescription(lockKey, mode, entries.subList(0, held), entries.subList(held, entries.size()));
-    }
-
-    private static Long ownerOf(ByteSequence value) {
-        try {
-            com.fasterxml.jackson.databind.JsonNode owner = Json.MAPPER.readTree(value.getBytes()).path("owner");
-            return owner.isIntegralNumber() ? owner.asLong() : null;
-        } catch (java.io.IOException | RuntimeException e) {
-            return null; // not written by WOSLO
-        }
     }
 
     private static ByteSequence bytes(String key) {

@@ -12,6 +12,7 @@ import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.WatchOption;
 import io.etcd.jetcd.watch.WatchEvent;
 import io.etcd.jetcd.watch.WatchResponse;
+import io.woslo.internal.Counter;
 import io.woslo.internal.EtcdUnavailableException;
 import io.woslo.internal.Futures;
 import io.woslo.internal.Json;
@@ -42,6 +43,8 @@ import java.util.function.Consumer;
 public final class QuotaAccounts {
     /** The longest page {@link #listAsync} gives. */
     public static final int MAX_PAGE = 1000;
+    /** What a counter key holding something WOSLO did not write counts as. */
+    private static final Counter NO_COUNTER = new Counter(0, 0, 0);
     /** The page size operators' tools should use when none is asked for. */
     public static final int DEFAULT_PAGE = 200;
 
@@ -165,11 +168,16 @@ public final class QuotaAccounts {
     }
 
     private static String accountOfRecord(KeyValue record) {
+        StoredRecord.Listed listed = valueOf(record, StoredRecord.Listed.class, null);
+        return listed == null ? null : listed.account();
+    }
+
+    /** A value read as {@code type}, or {@code fallback} for one WOSLO did not write (not that shape). */
+    private static <T> T valueOf(KeyValue kv, Class<T> type, T fallback) {
         try {
-            JsonNode account = Json.MAPPER.readTree(record.getValue().getBytes()).path("account");
-            return account.isTextual() ? account.asText() : null;
-        } catch (java.io.IOException | RuntimeException e) {
-            return null;
+            return Json.read(kv.getValue(), type);
+        } catch (RuntimeException notOurs) {
+            return fallback;
         }
     }
 
@@ -198,10 +206,9 @@ public final class QuotaAccounts {
         for (KeyValue kv : counters.getKvs()) {
             String[] place = layout.counterOf(kv.getKey().toString(UTF_8));
             if (place != null) {
-                JsonNode counter = json(kv);
-                resources.computeIfAbsent(place[0], a -> new TreeMap<>()).put(place[1], new CachedCounter(
-                        counter.path("used").asLong(0), counter.path("quota").asLong(0),
-                        counter.path("refreshedAt").asLong(0)));
+                Counter counter = valueOf(kv, Counter.class, NO_COUNTER);
+                resources.computeIfAbsent(place[0], a -> new TreeMap<>()).put(place[1],
+                        new CachedCounter(counter.used(), counter.quota(), counter.refreshedAt()));
             }
         }
         resources.forEach((account, counterMap) ->
